@@ -1,0 +1,1 @@
+"""What processes: the rules (pure functions), the replay driver, and the Faust agents."""

@@ -1,0 +1,3 @@
+from casewatch.cli import main
+
+raise SystemExit(main())

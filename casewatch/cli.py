@@ -1,0 +1,203 @@
+"""The `casewatch` command: demo, worker, ingest, alerts, simulate, broker, topics."""
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+
+from casewatch import __version__
+from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
+
+DESCRIPTION = """\
+casewatch watches children's social care case events (referrals, assessments, written
+agreements, closures) on Kafka and alerts managers when patterns from the peer review
+appear, first of all a re-referral after a written agreement."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+        return int(args.run(args, settings) or 0)
+    except SettingsError as error:
+        print(f"casewatch: setting error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and cut short: not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return 0
+    except Exception as error:  # the user gets one clear line; details are in --debug
+        if getattr(args, "debug", False):
+            raise
+        print(f"casewatch: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="casewatch", description=DESCRIPTION, epilog=ENVIRONMENT_HELP, formatter_class=formatter
+    )
+    parser.add_argument("--version", action="version", version=f"casewatch {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=summary, epilog=ENVIRONMENT_HELP,
+                                  formatter_class=formatter)  # fmt: skip
+        sub.add_argument("--debug", action="store_true", help="show full tracebacks")
+        return sub
+
+    demo = command("demo", "Run the whole pipeline on this machine and print the alerts it raises.")
+    demo.add_argument("--children", type=_positive, default=300, help="children to simulate (default 300)")
+    demo.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
+    demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the alerts (default 240)")
+    demo.set_defaults(run=_demo)
+
+    worker = command("worker", "Run the production worker (Faust agents) until SIGTERM.")
+    worker.add_argument("--loglevel", choices=("crit", "error", "warn", "info", "debug"), default="warn")
+    worker.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
+    worker.set_defaults(run=_worker)
+
+    ingest = command("ingest", "Validate JSON-lines event files and publish them to the topics.")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    ingest.add_argument("--dry-run", action="store_true", help="validate and report, publish nothing")
+    ingest.set_defaults(run=_ingest)
+
+    alerts = command("alerts", "List the alerts stored in the database.")
+    alerts.add_argument("--rule", help="only this rule")
+    alerts.add_argument("--child", help="only this child ID")
+    alerts.add_argument("--team", help="only this team")
+    alerts.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
+    alerts.add_argument("--format", choices=("table", "json"), default="table")
+    alerts.set_defaults(run=_alerts)
+
+    simulate = command("simulate", "Write a seeded synthetic stream of case events as JSON lines.")
+    simulate.add_argument("--children", type=_positive, default=200, help="children (default 200)")
+    simulate.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    simulate.add_argument("--start", type=date.fromisoformat, default=date(2023, 4, 1), help="first day (ISO)")
+    simulate.add_argument("--months", type=_positive, default=24, help="period in months (default 24)")
+    simulate.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    simulate.set_defaults(run=_simulate)
+
+    broker = command("broker", "Fetch or run the local Apache Kafka broker used by the demo and tests.")
+    broker.add_argument("action", choices=("fetch", "run"), help="fetch the jars, or run a broker until Ctrl-C")
+    broker.add_argument("--port", type=int, default=9092, help="port for `run` (default 9092)")
+    broker.set_defaults(run=_broker)
+
+    topics = command("topics", "Create casewatch's topics (idempotent) and list them.")
+    topics.set_defaults(run=_topics)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.demo import DemoOptions, run_demo
+
+    return run_demo(settings, DemoOptions(children=args.children, seed=args.seed, timeout=args.timeout))
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.worker import run_worker
+
+    run_worker(settings, loglevel=args.loglevel, metrics_host=args.metrics_host)
+    return 0
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.ingest import ingest_files
+    from streams.publish import Publisher
+
+    for path in args.paths:
+        if not path.is_file():
+            print(f"casewatch: no such file: {path}", file=sys.stderr)
+            return 2
+    if args.dry_run:
+        report = ingest_files(args.paths, None)
+    else:
+        servers = _require_bootstrap(settings)
+        with Publisher(servers, settings.topics) as publisher:
+            report = ingest_files(args.paths, publisher)
+    print(report.summary())
+    return 0
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.storage import connect, list_alerts
+
+    found = list_alerts(
+        engine=connect(settings.database_url), rule=args.rule, child_id=args.child, team=args.team, limit=args.limit
+    )
+    if args.format == "json":
+        print(json.dumps([a.model_dump(mode="json") for a in found], indent=2))
+        return 0
+    if not found:
+        print(f"No alerts stored in {settings.database_url}.")
+        return 0
+    print(f"{'occurred':<11} {'severity':<8} {'rule':<28} {'child':<14} {'team':<18} alert_id")
+    for alert in found:
+        print(
+            f"{alert.occurred_at.date().isoformat():<11} {alert.severity:<8} {alert.rule:<28} "
+            f"{alert.child_id:<14} {alert.team:<18} {alert.alert_id}"
+        )
+    return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.jsonl import write_jsonl
+    from streams.simulate import SimulationSpec, simulate
+
+    events = simulate(SimulationSpec(children=args.children, seed=args.seed, start=args.start, months=args.months))
+    if args.output is None:
+        write_jsonl(events, sys.stdout)
+    else:
+        with open(args.output, "w") as out:
+            count = write_jsonl(events, out)
+        print(f"wrote {count:,} events for {args.children:,} children to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _broker(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.local_kafka import KAFKA_VERSION, LocalKafka, fetch
+
+    if args.action == "fetch":
+        print(f"Apache Kafka {KAFKA_VERSION} jars in {fetch()}")
+        return 0
+    with LocalKafka(port=args.port) as broker:
+        print(f"Apache Kafka {broker.version} at {broker.bootstrap_servers}; Ctrl-C stops it.", flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    return 0
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.admin import ensure_topics
+
+    created = ensure_topics(
+        _require_bootstrap(settings), settings.topics, replication_factor=settings.replication_factor
+    )
+    for spec in settings.topics.specs():
+        mark = "created" if spec.name in created else "exists"
+        print(f"{spec.name:<32} {spec.partitions:>3} partitions  {mark:<8} {spec.purpose}")
+    return 0
+
+
+def _require_bootstrap(settings: Settings) -> str:
+    if not settings.bootstrap_servers:
+        raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try `casewatch broker run` for a local one)")
+    return settings.bootstrap_servers

@@ -1,0 +1,164 @@
+"""`casewatch demo`: the whole pipeline on one machine, from simulated events to stored alerts.
+
+It starts a local Kafka broker when none is configured, runs the real worker as its own
+process, publishes a simulated stream (and two bad messages, to show the dead-letter
+path), prints each alert as the worker raises it, and checks the stored alerts against
+an offline replay of the same events.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, TopicPartition
+
+from agents.replay import replay
+from casewatch.local_kafka import LocalKafka
+from casewatch.settings import Settings
+from casewatch.storage import connect, list_alerts
+from schemas.alerts import Alert
+from streams.admin import ensure_topics
+from streams.publish import Publisher
+from streams.simulate import SimulationSpec, simulate
+
+BAD_MESSAGES = (b"{not json", b'{"event_type": "referral", "child_id": "X1", "name": "not allowed"}')
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    children: int = 300
+    seed: int = 7
+    timeout: float = 240.0
+
+
+def run_demo(settings: Settings, options: DemoOptions) -> int:
+    with ExitStack() as stack:
+        if not settings.bootstrap_servers:
+            print("No KAFKA_BOOTSTRAP_SERVERS set: starting a local Apache Kafka broker (KRaft)...", flush=True)
+            broker = stack.enter_context(LocalKafka())
+            settings = settings.with_bootstrap(broker.bootstrap_servers)
+            print(f"Kafka {broker.version} is up at {broker.bootstrap_servers}", flush=True)
+        assert settings.bootstrap_servers is not None
+        ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
+        engine = connect(settings.database_url)
+        worker = stack.enter_context(_Worker(settings))
+        print(f"Worker started (pid {worker.pid}); metrics at http://127.0.0.1:{settings.metrics_port}/metrics")
+
+        events = simulate(SimulationSpec(children=options.children, seed=options.seed))
+        expected = replay(events, settings.rules).alerts
+        alerts = _AlertTail(settings)
+        started = time.monotonic()
+        with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
+            for event in events:
+                publisher.event(event)
+            for raw in BAD_MESSAGES:
+                publisher.raw(settings.topics.for_event_type("referral"), key=b"X1", value=raw)
+        print(f"Published {len(events):,} simulated events for {options.children} children, and 2 bad messages.\n")
+
+        seen: dict[str, Alert] = {}
+        stored: set[str] = set()
+        deadline = time.monotonic() + options.timeout
+        while time.monotonic() < deadline:
+            worker.check_alive()
+            for alert in alerts.poll():
+                if alert.alert_id not in seen:
+                    print(_one_line(alert), flush=True)
+                seen[alert.alert_id] = alert
+            stored = {a.alert_id for a in list_alerts(engine=engine, limit=1_000_000)}
+            if set(expected) <= stored:
+                break
+        alerts.close()
+        elapsed = time.monotonic() - started
+        missing = set(expected) - stored
+        _summary(expected, seen, stored, len(events), elapsed)
+        if missing:
+            print(f"\nFAILED: {len(missing)} expected alerts were not stored within {options.timeout:.0f}s")
+            return 1
+        print(f"\nAll {len(expected)} alerts the replay expects were raised live and stored in {settings.database_url}.")
+        print("List them with: casewatch alerts")
+        return 0
+
+
+class _Worker:
+    """`casewatch worker` as a child process, stopped with SIGTERM like in production."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log = settings.state_dir / "demo-worker.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid if self._process else -1
+
+    def __enter__(self) -> "_Worker":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=str(self.settings.bootstrap_servers))
+        with open(self.log, "wb") as out:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "casewatch", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def check_alive(self) -> None:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(f"the worker exited with code {self._process.returncode}; see {self.log}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+class _AlertTail:
+    """Reads the alerts topic from its current end, so only this run's alerts show."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+        )
+        partitions = [TopicPartition(settings.topics.alerts, p) for p in range(settings.partitions)]
+        self._consumer.assign(partitions)
+        self._consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            self._consumer.position(partition)  # resolve the end now, before anything is published
+
+    def poll(self) -> list[Alert]:
+        batches = self._consumer.poll(timeout_ms=1000)
+        return [Alert.model_validate_json(m.value) for batch in batches.values() for m in batch]
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _one_line(alert: Alert) -> str:
+    facts = alert.facts
+    return (
+        f"ALERT {alert.severity:<6} {alert.rule}  child {alert.child_id}  team {alert.team}: "
+        f"referred {facts.get('referral_date')}, {facts.get('days_between')} days after agreement "
+        f"{facts.get('agreement_id')} (reviewed: {'yes' if facts.get('agreement_reviewed') else 'no'}, "
+        f"closed with it: {'yes' if facts.get('accompanied_closure') else 'no'})"
+    )
+
+
+def _summary(expected: dict[str, Alert], live: dict[str, Alert], stored: set[str], events: int, seconds: float) -> None:
+    print("\nSummary")
+    print(f"{'rule':<30} {'severity':<9} {'live':>6} {'replay':>7}")
+    live_counts = Counter((a.rule, a.severity) for a in live.values())
+    replay_counts = Counter((a.rule, a.severity) for a in expected.values())
+    for rule, severity in sorted(set(live_counts) | set(replay_counts)):
+        key = (rule, severity)
+        print(f"{rule:<30} {severity:<9} {live_counts[key]:>6} {replay_counts[key]:>7}")
+    print(f"{'stored in the database':<40} {len(stored):>6}")
+    print(f"{'events':<40} {events:>6}  in {seconds:.1f}s")
+

@@ -1,0 +1,89 @@
+"""Settings: the one reader of the environment. Everything else takes a Settings."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from agents.rules import RulesConfig
+from streams.topics import Topics
+
+
+class SettingsError(ValueError):
+    """A setting has a value casewatch cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to reach Kafka and the database, and how this deployment is named.
+
+    Every field has an environment variable (shown in `casewatch --help`).
+    """
+
+    bootstrap_servers: str | None = None
+    topic_prefix: str = "casewatch"
+    partitions: int = 6
+    replication_factor: int = 1
+    app_id: str = "casewatch"
+    database_url: str = "sqlite:///casewatch.db"
+    metrics_port: int = 9108
+    state_dir: Path = Path(".casewatch")
+    rules: RulesConfig = field(default_factory=RulesConfig)
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(prefix=self.topic_prefix, partitions=self.partitions)
+
+    def with_bootstrap(self, servers: str) -> "Settings":
+        return replace(self, bootstrap_servers=servers)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        default = cls()
+        rules = RulesConfig(
+            window_months=_int(env, "CASEWATCH_WINDOW_MONTHS", default.rules.window_months, minimum=1),
+            link_template=env.get("CASEWATCH_LINK_TEMPLATE") or None,
+        )
+        if rules.link_template is not None and "{child_id}" not in rules.link_template:
+            raise SettingsError("CASEWATCH_LINK_TEMPLATE must contain {child_id}")
+        return cls(
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            topic_prefix=env.get("CASEWATCH_TOPIC_PREFIX", default.topic_prefix),
+            partitions=_int(env, "CASEWATCH_PARTITIONS", default.partitions, minimum=1),
+            replication_factor=_int(env, "CASEWATCH_REPLICATION_FACTOR", default.replication_factor, minimum=1),
+            app_id=env.get("CASEWATCH_APP_ID", default.app_id),
+            database_url=env.get("CASEWATCH_DATABASE_URL", default.database_url),
+            metrics_port=_int(env, "CASEWATCH_METRICS_PORT", default.metrics_port, minimum=0),
+            state_dir=Path(env.get("CASEWATCH_STATE_DIR", str(default.state_dir))),
+            rules=rules,
+        )
+
+
+ENVIRONMENT_HELP = """\
+environment:
+  KAFKA_BOOTSTRAP_SERVERS       Kafka to use (host:port,...); unset: demo starts a local broker
+  CASEWATCH_DATABASE_URL        SQLAlchemy URL for alerts (default sqlite:///casewatch.db)
+  CASEWATCH_TOPIC_PREFIX        prefix of every topic name (default casewatch)
+  CASEWATCH_PARTITIONS          partitions of every topic (default 6)
+  CASEWATCH_REPLICATION_FACTOR  replication of created topics (default 1)
+  CASEWATCH_APP_ID              Faust application id / consumer group (default casewatch)
+  CASEWATCH_METRICS_PORT        Prometheus metrics port, 0 to disable (default 9108)
+  CASEWATCH_STATE_DIR           worker state folder (default .casewatch)
+  CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12)
+  CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id}
+  CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)
+"""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+    return value

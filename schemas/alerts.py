@@ -1,0 +1,40 @@
+"""Alerts: what casewatch tells a manager, carrying IDs, dates and codes only."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.events import ChildId, EventId, Team
+
+ALERT_SCHEMA_VERSION = 1
+
+Severity = Literal["low", "medium", "high"]
+FactValue = str | int | bool | None
+
+
+class Alert(BaseModel):
+    """One finding about one child, raised by one rule.
+
+    `alert_id` is derived from the rule and the events that triggered it, so a
+    redelivered event, a replay, or a second worker produces the same id, never a
+    second alert.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = 1
+    alert_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    rule: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    severity: Severity
+    child_id: ChildId
+    team: Team
+    occurred_at: datetime = Field(description="Event time of the event that triggered the alert.")
+    event_ids: list[EventId] = Field(description="The events that triggered the alert.")
+    facts: dict[str, FactValue] = Field(description="Rule-specific dates, counts and codes.")
+    explanation: str = Field(description="Why it matters, from the rule (never case text).")
+    action: str = Field(description="What the manager should do, from the rule.")
+    link: str | None = Field(None, description="Link to the child's record in the case system.")
+    ingested_at: datetime | None = Field(
+        None, description="When the triggering event reached Kafka (for latency; not part of the finding)."
+    )

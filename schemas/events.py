@@ -1,0 +1,166 @@
+"""Case events: what a case system tells casewatch, one record per thing that happened.
+
+Every event carries only what the rules need: the case system's child ID, dates, codes
+and the team. Unknown fields are refused rather than ignored, so a name, UPN, address or
+free-text note sent by mistake is rejected at the door instead of travelling on.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from schemas.codes import (
+    ASSESSMENT_FACTORS,
+    CLOSURE_REASONS,
+    NO_FACTORS_IDENTIFIED,
+    PRIMARY_NEED_CODES,
+    REFERRAL_SOURCES,
+)
+
+EVENT_SCHEMA_VERSION = 1
+
+# Identifiers and team names are codes, never prose: the patterns keep free text out.
+EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")]
+ChildId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Team = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 &()'._/-]{0,63}$")]
+SourceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+
+EARLIEST_PLAUSIBLE = datetime(1900, 1, 1, tzinfo=UTC)
+# A case system's clock and ours may disagree a little; more than this is an error.
+CLOCK_SKEW = timedelta(days=1)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive times from a case system are taken as UTC, so every comparison is aware."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EventBase(BaseModel):
+    """Fields every case event has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[1] = Field(1, description="Version of this event contract.")
+    event_id: EventId = Field(description="Unique and stable per event; redelivery reuses it.")
+    child_id: ChildId = Field(description="The case system's child ID (never a name or UPN).")
+    occurred_at: datetime = Field(description="When it happened (event time).")
+    recorded_at: datetime = Field(description="When the case system recorded it.")
+    team: Team = Field(description="The responsible team, as the case system names it.")
+    source: SourceName = Field(description="The system or extract the event came from.")
+
+    @field_validator("occurred_at", "recorded_at")
+    @classmethod
+    def _normalise_time(cls, value: datetime) -> datetime:
+        value = _as_utc(value)
+        if value < EARLIEST_PLAUSIBLE:
+            raise ValueError("is before 1900, which is not a plausible case date")
+        return value
+
+    @model_validator(mode="after")
+    def _happened_before_recorded(self) -> "EventBase":
+        if self.occurred_at > self.recorded_at + CLOCK_SKEW:
+            raise ValueError("occurred_at is after recorded_at: an event cannot be recorded before it happens")
+        return self
+
+    @property
+    def day(self) -> date:
+        """The calendar day of the event, which is what the DfE definitions count in."""
+        return self.occurred_at.date()
+
+
+class Referral(EventBase):
+    """A request for services for a child not already in need (DfE definition)."""
+
+    event_type: Literal["referral"] = "referral"
+    referral_source: str | None = Field(None, description="CIN census referral source code, e.g. 1A.")
+    primary_need: str | None = Field(None, description="CIN census primary need code N0-N9.")
+
+    @field_validator("referral_source")
+    @classmethod
+    def _known_source(cls, value: str | None) -> str | None:
+        if value is not None and value not in REFERRAL_SOURCES:
+            raise ValueError(f"unknown referral source code {value!r}")
+        return value
+
+    @field_validator("primary_need")
+    @classmethod
+    def _known_need(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRIMARY_NEED_CODES:
+            raise ValueError(f"unknown primary need code {value!r}")
+        return value
+
+
+class Assessment(EventBase):
+    """An assessment authorised, with the factors it identified (CIN census codes)."""
+
+    event_type: Literal["assessment"] = "assessment"
+    assessment_id: EventId
+    factors: list[str] = Field(default_factory=list, description="CIN assessment factor codes.")
+
+    @field_validator("factors")
+    @classmethod
+    def _known_factors(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - ASSESSMENT_FACTORS)
+        if unknown:
+            raise ValueError(f"unknown assessment factor codes {unknown}")
+        if NO_FACTORS_IDENTIFIED in value and len(set(value)) > 1:
+            raise ValueError("factor 21 (no factors identified) cannot be combined with other factors")
+        return sorted(set(value))
+
+
+class WrittenAgreement(EventBase):
+    """Something that happened to a written agreement with a family.
+
+    Agreements are not statutory data: they come from the case system's own records.
+    """
+
+    event_type: Literal["agreement"] = "agreement"
+    agreement_id: EventId
+    action: Literal["made", "reviewed", "breached", "ended"]
+    review_due: date | None = Field(None, description="When the agreement is due for review.")
+    accompanies_closure: bool = Field(False, description="The case was closed with this agreement in place.")
+
+    @model_validator(mode="after")
+    def _review_after_made(self) -> "WrittenAgreement":
+        if self.review_due is not None and self.review_due < self.day:
+            raise ValueError("review_due is before the agreement event date")
+        return self
+
+
+class CaseClosure(EventBase):
+    """A child in need episode closed, with the CIN census reason."""
+
+    event_type: Literal["closure"] = "closure"
+    reason: str = Field(description="CIN census reason for closure RC1-RC9.")
+
+    @field_validator("reason")
+    @classmethod
+    def _known_reason(cls, value: str) -> str:
+        if value not in CLOSURE_REASONS:
+            raise ValueError(f"unknown reason for closure {value!r}")
+        return value
+
+
+CaseEvent = Annotated[
+    Referral | Assessment | WrittenAgreement | CaseClosure,
+    Field(discriminator="event_type"),
+]
+EVENT_TYPES: tuple[type[EventBase], ...] = (Referral, Assessment, WrittenAgreement, CaseClosure)
+
+_case_event_adapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
+
+
+def parse_event(data: str | bytes | dict[str, Any]) -> CaseEvent:
+    """Validate one event from JSON text or a decoded object; raises pydantic.ValidationError."""
+    if isinstance(data, dict):
+        return _case_event_adapter.validate_python(data)
+    return _case_event_adapter.validate_json(data)

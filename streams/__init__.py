@@ -1,0 +1,1 @@
+"""What flows: topic definitions, codecs, and the sources that turn case data into events."""

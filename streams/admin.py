@@ -1,0 +1,58 @@
+"""Create casewatch's topics, as declared in streams.topics, on a Kafka cluster."""
+
+import time
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streams.topics import Topics
+
+
+class TopicSetupError(RuntimeError):
+    """A topic exists with the wrong shape, or the cluster refused to create one."""
+
+
+def ensure_topics(bootstrap_servers: str, topics: Topics, *, replication_factor: int = 1, timeout: float = 60.0) -> list[str]:
+    """Create the missing topics; check that existing ones have the declared partitions.
+
+    Returns the names created. A partition count that differs from the declaration is
+    an error: it would break co-partitioning by child.
+    """
+    admin = _admin(bootstrap_servers, timeout)
+    try:
+        existing = set(admin.list_topics())
+        missing = [spec for spec in topics.specs() if spec.name not in existing]
+        if missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config) for s in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass  # another worker created them at the same moment
+        _check_partitions(admin, topics)
+        return [s.name for s in missing]
+    finally:
+        admin.close()
+
+
+def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="casewatch-admin")
+        except KafkaError as error:
+            if time.monotonic() > deadline:
+                raise TopicSetupError(f"cannot reach Kafka at {bootstrap_servers}: {error}") from error
+            time.sleep(1)
+
+
+def _check_partitions(admin: KafkaAdminClient, topics: Topics) -> None:
+    names = [s.name for s in topics.specs()]
+    for description in admin.describe_topics(names):
+        count = len(description["partitions"])
+        if count != topics.partitions:
+            raise TopicSetupError(
+                f"topic {description['topic']} has {count} partitions, but casewatch is set to "
+                f"{topics.partitions}: every topic must have the same count (CASEWATCH_PARTITIONS)"
+            )

@@ -1,0 +1,102 @@
+"""Bytes on a topic <-> records, and the reason when they don't fit.
+
+A rejection never carries the offending value, only where and why: values may be
+personal data sent by mistake, and reasons travel into logs and metrics.
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.alerts import Alert
+from schemas.events import CaseEvent, parse_event
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a message was refused. `code` is a short label, safe as a metric label."""
+
+    code: str
+    reason: str
+
+
+def decode_event(raw: bytes | None, *, key: bytes | None = None, event_type: str | None = None) -> CaseEvent | Rejection:
+    """Validate one message; `key` and `event_type` (of its topic) are checked when given."""
+    if raw is None:
+        return Rejection("empty", "the message has no value")
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return Rejection("invalid_json", f"not valid JSON: {_json_error(error)}")
+    if not isinstance(document, dict):
+        return Rejection("invalid_json", "not a JSON object")
+    kind = document.get("event_type")
+    if kind not in ("referral", "assessment", "agreement", "closure"):
+        return Rejection("unknown_event_type", f"unknown event_type {_code_or_type(kind)}")
+    try:
+        event = parse_event(document)
+    except ValidationError as error:
+        return Rejection("schema", describe_validation_error(error))
+    if event_type is not None and event.event_type != event_type:
+        return Rejection("wrong_topic", f"a {event.event_type} event on the {event_type} topic")
+    if key is not None and key != event.child_id.encode():
+        return Rejection("key_mismatch", "the message key is not the event's child_id")
+    return event
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """'field: message' for each problem, without the input values."""
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in item["loc"] if p not in _UNION_TAGS) or "event"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+_UNION_TAGS = {"referral", "assessment", "agreement", "closure"}
+
+
+def _json_error(error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}"
+    return "not UTF-8"
+
+
+def _code_or_type(value: Any) -> str:
+    """Show a short code-like value; anything else only by its type."""
+    if isinstance(value, str) and value.isascii() and value.replace("_", "").isalnum() and len(value) <= 32:
+        return repr(value)
+    return f"(a {type(value).__name__})" if value is not None else "(missing)"
+
+
+def encode(record: BaseModel) -> bytes:
+    return record.model_dump_json().encode()
+
+
+def decode_alert(raw: bytes) -> Alert:
+    return Alert.model_validate_json(raw)
+
+
+def dead_letter(
+    raw: bytes | None,
+    rejection: Rejection,
+    *,
+    topic: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> bytes:
+    """The dead-letter record: the reason, where the message came from, and its original bytes."""
+    record = {
+        "code": rejection.code,
+        "reason": rejection.reason,
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "dead_lettered_at": datetime.now(UTC).isoformat(),
+        "original_base64": base64.b64encode(raw).decode() if raw is not None else None,
+    }
+    return json.dumps(record).encode()

@@ -1,0 +1,54 @@
+"""Publish validated events to their topics, and rejections to the dead-letter topic."""
+
+from collections import Counter
+from types import TracebackType
+
+from kafka import KafkaProducer
+
+from schemas.events import CaseEvent
+from streams.codec import Rejection, dead_letter, encode
+from streams.topics import Topics
+
+
+class Publisher:
+    """A kafka-python producer that knows casewatch's topics. Keys are child IDs."""
+
+    def __init__(self, bootstrap_servers: str, topics: Topics) -> None:
+        self.topics = topics
+        self.sent: Counter[str] = Counter()
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap_servers,
+            client_id="casewatch-ingest",
+            acks="all",
+            linger_ms=20,
+            retries=5,
+        )
+
+    def event(self, event: CaseEvent) -> None:
+        self._producer.send(
+            self.topics.for_event_type(event.event_type), key=event.child_id.encode(), value=encode(event)
+        )
+        self.sent[event.event_type] += 1
+
+    def rejection(self, raw: bytes | None, rejection: Rejection, *, origin: str) -> None:
+        self._producer.send(self.topics.dead_letter, value=dead_letter(raw, rejection, topic=origin))
+        self.sent["dead_letter"] += 1
+
+    def raw(self, topic: str, *, key: bytes | None, value: bytes) -> None:
+        """Bytes as they are, bypassing validation: for the demo's and tests' bad messages."""
+        self._producer.send(topic, key=key, value=value)
+
+    def flush(self, timeout: float = 60.0) -> None:
+        self._producer.flush(timeout)
+
+    def close(self) -> None:
+        self._producer.flush()
+        self._producer.close()
+
+    def __enter__(self) -> "Publisher":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
