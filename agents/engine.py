@@ -75,9 +75,7 @@ def prune(state: ChildState, horizon_months: int) -> None:
         return
     cutoff = add_months(state.latest, -horizon_months)
     state.referrals = {d: r for d, r in state.referrals.items() if d >= cutoff}
-    state.agreements = {
-        k: a for k, a in state.agreements.items() if max(_agreement_days(a), default=cutoff) >= cutoff
-    }
+    state.agreements = {k: a for k, a in state.agreements.items() if max(_agreement_days(a), default=cutoff) >= cutoff}
     state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
 
 

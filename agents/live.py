@@ -6,6 +6,7 @@ one message dead-letters that message and the agent carries on.
 """
 
 import asyncio
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -53,25 +54,23 @@ def create_app(
         topic_allow_declare=True,
         producer_acks=-1,
     )
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
-    inputs = app.topic(*topics.inputs, **raw)
-    alerts_topic = app.topic(topics.alerts, **raw)
-    dead_letters = app.topic(topics.dead_letter, **raw)
+    # Bytes in and out: decoding is ours, so a bad message is dead-lettered, not a crash.
+    inputs = app.topic(*topics.inputs, key_serializer="raw", value_serializer="raw")
+    alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(topics.dead_letter, key_serializer="raw", value_serializer="raw")
     states = app.Table("child-state", default=dict, partitions=topics.partitions)
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewatch-db")
 
     async def reject(message: Any, rejection: Rejection) -> None:
         metrics.events_dead_lettered.labels(reason=rejection.code).inc()
-        log.warning(
-            "dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, rejection.reason
-        )
+        log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, rejection.reason)
         record = dead_letter(
             message.value, rejection, topic=message.topic, partition=message.partition, offset=message.offset
         )
         await dead_letters.send(key=message.key, value=record)
 
     async def correlate_one(message: Any) -> None:
-        decoded = decode_event(message.value, key=message.key, event_type=topics.event_type_of(message.topic))
+        decoded = decode_event(message.value, key=message.key, topic=message.topic, topics=topics)
         if isinstance(decoded, Rejection):
             await reject(message, decoded)
             return
@@ -111,7 +110,7 @@ def create_app(
                     await dead_letters.send(value=dead_letter(value, rejection, topic=topics.alerts))
             loop = asyncio.get_running_loop()
             # Database writes run off the event loop so consumption carries on meanwhile.
-            await loop.run_in_executor(database, lambda: upsert_alerts(engine=engine, alerts=alerts))
+            await loop.run_in_executor(database, functools.partial(upsert_alerts, engine=engine, alerts=alerts))
             now = datetime.now(UTC)
             for alert in alerts:
                 metrics.alerts_persisted.inc()

@@ -79,7 +79,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         if missing:
             print(f"\nFAILED: {len(missing)} expected alerts were not stored within {options.timeout:.0f}s")
             return 1
-        print(f"\nAll {len(expected)} alerts the replay expects were raised live and stored in {settings.database_url}.")
+        print(
+            f"\nAll {len(expected)} alerts the replay expects were raised live and stored in {settings.database_url}."
+        )
         print("List them with: casewatch alerts")
         return 0
 
@@ -161,4 +163,3 @@ def _summary(expected: dict[str, Alert], live: dict[str, Alert], stored: set[str
         print(f"{rule:<30} {severity:<9} {live_counts[key]:>6} {replay_counts[key]:>7}")
     print(f"{'stored in the database':<40} {len(stored):>6}")
     print(f"{'events':<40} {events:>6}  in {seconds:.1f}s")
-

@@ -164,7 +164,9 @@ class LocalKafka:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise KafkaSetupError(f"the Kafka broker exited with code {self._process.returncode}; see {self.log_file}")
+                raise KafkaSetupError(
+                    f"the Kafka broker exited with code {self._process.returncode}; see {self.log_file}"
+                )
             if self.log_file.exists() and READY_LINE in self.log_file.read_text(errors="replace"):
                 with socket.create_connection(("127.0.0.1", self.port), timeout=2):
                     return

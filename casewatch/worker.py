@@ -16,11 +16,11 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
     """Block running the worker until SIGTERM or SIGINT; the process exits when it stops."""
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: the worker needs a Kafka cluster")
-    created = ensure_topics(
-        settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor
-    )
+    created = ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
     if created:
         logging.getLogger("casewatch.worker").warning("created topics %s", ", ".join(created))
+    state_dir = settings.state_dir / settings.app_id
+    state_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics.create(REGISTRY)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=metrics_host, registry=REGISTRY)
@@ -31,6 +31,6 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         rules=settings.rules,
         engine=connect(settings.database_url),
         metrics=metrics,
-        state_dir=str(settings.state_dir / settings.app_id),
+        state_dir=str(state_dir),
     )
     Worker(app, loglevel=loglevel).execute_from_commandline()

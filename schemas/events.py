@@ -155,6 +155,7 @@ CaseEvent = Annotated[
     Field(discriminator="event_type"),
 ]
 EVENT_TYPES: tuple[type[EventBase], ...] = (Referral, Assessment, WrittenAgreement, CaseClosure)
+EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.model_fields["event_type"].default for t in EVENT_TYPES)
 
 _case_event_adapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 

@@ -1,5 +1,6 @@
 """Create casewatch's topics, as declared in streams.topics, on a Kafka cluster."""
 
+import contextlib
 import time
 
 from kafka import KafkaAdminClient
@@ -13,7 +14,9 @@ class TopicSetupError(RuntimeError):
     """A topic exists with the wrong shape, or the cluster refused to create one."""
 
 
-def ensure_topics(bootstrap_servers: str, topics: Topics, *, replication_factor: int = 1, timeout: float = 60.0) -> list[str]:
+def ensure_topics(
+    bootstrap_servers: str, topics: Topics, *, replication_factor: int = 1, timeout: float = 60.0
+) -> list[str]:
     """Create the missing topics; check that existing ones have the declared partitions.
 
     Returns the names created. A partition count that differs from the declaration is
@@ -24,12 +27,11 @@ def ensure_topics(bootstrap_servers: str, topics: Topics, *, replication_factor:
         existing = set(admin.list_topics())
         missing = [spec for spec in topics.specs() if spec.name not in existing]
         if missing:
-            try:
+            # Another worker may create them at the same moment: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(
                     [NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config) for s in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another worker created them at the same moment
         _check_partitions(admin, topics)
         return [s.name for s in missing]
     finally:

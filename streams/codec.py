@@ -13,7 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from schemas.alerts import Alert
-from schemas.events import CaseEvent, parse_event
+from schemas.events import EVENT_TYPE_NAMES, CaseEvent, parse_event
+from streams.topics import Topics
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,10 @@ class Rejection:
     reason: str
 
 
-def decode_event(raw: bytes | None, *, key: bytes | None = None, event_type: str | None = None) -> CaseEvent | Rejection:
-    """Validate one message; `key` and `event_type` (of its topic) are checked when given."""
+def decode_event(
+    raw: bytes | None, *, key: bytes | None = None, topic: str | None = None, topics: Topics | None = None
+) -> CaseEvent | Rejection:
+    """Validate one message; its key, and the topic it came on, are checked when given."""
     if raw is None:
         return Rejection("empty", "the message has no value")
     try:
@@ -35,14 +38,14 @@ def decode_event(raw: bytes | None, *, key: bytes | None = None, event_type: str
     if not isinstance(document, dict):
         return Rejection("invalid_json", "not a JSON object")
     kind = document.get("event_type")
-    if kind not in ("referral", "assessment", "agreement", "closure"):
+    if kind not in EVENT_TYPE_NAMES:
         return Rejection("unknown_event_type", f"unknown event_type {_code_or_type(kind)}")
     try:
         event = parse_event(document)
     except ValidationError as error:
         return Rejection("schema", describe_validation_error(error))
-    if event_type is not None and event.event_type != event_type:
-        return Rejection("wrong_topic", f"a {event.event_type} event on the {event_type} topic")
+    if topic is not None and topics is not None and not topics.carries(topic, event.event_type):
+        return Rejection("wrong_topic", f"a {event.event_type} event does not belong on {topic}")
     if key is not None and key != event.child_id.encode():
         return Rejection("key_mismatch", "the message key is not the event's child_id")
     return event
@@ -57,7 +60,7 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-_UNION_TAGS = {"referral", "assessment", "agreement", "closure"}
+_UNION_TAGS = EVENT_TYPE_NAMES
 
 
 def _json_error(error: Exception) -> str:

@@ -16,7 +16,14 @@ ALERT_RETENTION_MS = 400 * DAY_MS
 # keep them only long enough for the data team to act.
 DEAD_LETTER_RETENTION_MS = 14 * DAY_MS
 
-EVENT_TYPES = ("referral", "assessment", "agreement", "closure")
+# Which topic carries each event type. A new event type adds a line here (and only here).
+TOPIC_OF_EVENT_TYPE: dict[str, str] = {
+    "referral": "referrals",
+    "assessment": "assessments",
+    "agreement": "agreements",
+    "closure": "closures",
+}
+INPUT_TOPICS = tuple(dict.fromkeys(TOPIC_OF_EVENT_TYPE.values()))
 
 
 @dataclass(frozen=True)
@@ -39,13 +46,13 @@ class Topics:
     partitions: int = 6
 
     def for_event_type(self, event_type: str) -> str:
-        if event_type not in EVENT_TYPES:
+        if event_type not in TOPIC_OF_EVENT_TYPE:
             raise KeyError(f"no topic for event type {event_type!r}")
-        return f"{self.prefix}.{event_type}s"
+        return f"{self.prefix}.{TOPIC_OF_EVENT_TYPE[event_type]}"
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        return tuple(self.for_event_type(t) for t in EVENT_TYPES)
+        return tuple(f"{self.prefix}.{name}" for name in INPUT_TOPICS)
 
     @property
     def alerts(self) -> str:
@@ -55,20 +62,12 @@ class Topics:
     def dead_letter(self) -> str:
         return f"{self.prefix}.dead-letter"
 
-    def event_type_of(self, topic: str) -> str | None:
-        """The event type a topic carries, or None for a topic that is not an input."""
-        for event_type in EVENT_TYPES:
-            if topic == self.for_event_type(event_type):
-                return event_type
-        return None
+    def carries(self, topic: str, event_type: str) -> bool:
+        """Whether `event_type` belongs on `topic` (an event on the wrong topic is refused)."""
+        return event_type in TOPIC_OF_EVENT_TYPE and topic == self.for_event_type(event_type)
 
     def specs(self) -> list[TopicSpec]:
-        specs = [
-            TopicSpec(self.for_event_type(t), self.partitions, INPUT_RETENTION_MS, f"{t} events")
-            for t in EVENT_TYPES
-        ]
+        specs = [TopicSpec(name, self.partitions, INPUT_RETENTION_MS, f"case events: {name}") for name in self.inputs]
         specs.append(TopicSpec(self.alerts, self.partitions, ALERT_RETENTION_MS, "alerts raised"))
-        specs.append(
-            TopicSpec(self.dead_letter, self.partitions, DEAD_LETTER_RETENTION_MS, "rejected messages")
-        )
+        specs.append(TopicSpec(self.dead_letter, self.partitions, DEAD_LETTER_RETENTION_MS, "rejected messages"))
         return specs

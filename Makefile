@@ -1,0 +1,38 @@
+# `make demo` runs the main job, `make test` the tests; each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv kafka demo test lint schemas clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "casewatch needs Python 3.11+")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# Apache Kafka's jars from Maven Central into ~/.cache/casewatch (once).
+kafka: $(STAMP)
+	$(BIN)/casewatch broker fetch
+
+demo: kafka
+	$(BIN)/casewatch demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: kafka lint
+	$(BIN)/pytest
+
+# Rewrite the JSON Schema files under schemas/json/ from the records.
+schemas: $(STAMP)
+	$(BIN)/python -m schemas.export
+
+clean:
+	rm -rf $(VENV) .casewatch casewatch.db .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""Real parts for integration tests: the worker as its own process, topics read back whole."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from casewatch.local_kafka import free_port
+from casewatch.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One isolated casewatch deployment on the shared broker: its own topics, group and database."""
+
+    settings: Settings
+    folder: Path
+
+    @classmethod
+    def create(cls, bootstrap: str, folder: Path, *, partitions: int = 3) -> "Deployment":
+        name = f"t{uuid.uuid4().hex[:10]}"
+        settings = Settings(
+            bootstrap_servers=bootstrap,
+            topic_prefix=name,
+            partitions=partitions,
+            app_id=name,
+            database_url=f"sqlite:///{folder / 'alerts.db'}",
+            metrics_port=free_port(),
+            state_dir=folder / "state",
+        )
+        return cls(settings, folder)
+
+    @property
+    def env(self) -> dict[str, str]:
+        s = self.settings
+        return dict(
+            os.environ,
+            KAFKA_BOOTSTRAP_SERVERS=str(s.bootstrap_servers),
+            CASEWATCH_TOPIC_PREFIX=s.topic_prefix,
+            CASEWATCH_PARTITIONS=str(s.partitions),
+            CASEWATCH_APP_ID=s.app_id,
+            CASEWATCH_DATABASE_URL=s.database_url,
+            CASEWATCH_METRICS_PORT=str(s.metrics_port),
+            CASEWATCH_STATE_DIR=str(s.state_dir),
+        )
+
+    def run_cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "casewatch", *args], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
+
+
+class WorkerProcess:
+    """`casewatch worker` started as production starts it, read through its metrics port."""
+
+    def __init__(self, deployment: Deployment, log_name: str = "worker.log") -> None:
+        self.deployment = deployment
+        self.log = deployment.folder / log_name
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90) -> "WorkerProcess":
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "casewatch", "worker", "--loglevel", "info", "--metrics-host", "127.0.0.1"],
+                env=self.deployment.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(self._ready, timeout, self.describe)
+        return self
+
+    def _ready(self) -> bool:
+        if not self.alive():
+            raise AssertionError(f"the worker exited before it was ready\n{self.describe()}")
+        return "Ready" in self.log.read_text(errors="replace")
+
+    def describe(self) -> str:
+        return f"worker log {self.log}:\n" + self.log.read_text(errors="replace")[-4000:]
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of the samples of `name` whose labels include `labels`."""
+        url = f"http://127.0.0.1:{self.deployment.settings.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextmanager
+def running_worker(deployment: Deployment, log_name: str = "worker.log") -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(deployment, log_name)
+    try:
+        yield worker.start()
+    finally:
+        worker.stop()
+
+
+def wait_until(check: Callable[[], Any], timeout: float, describe: Callable[[], str] = lambda: "") -> Any:
+    """Poll `check` until it returns something truthy; fail with `describe()` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+        except (OSError, ValueError):
+            result = None  # the endpoint or file may not be there yet
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s\n{describe()}")
+        time.sleep(0.25)
+
+
+def read_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 20) -> list[Any]:
+    """Every record on a topic, from the beginning to the end it has now."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends = consumer.end_offsets(assigned)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in assigned):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not read {topic} to its end within {timeout}s")
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
