@@ -28,6 +28,8 @@ class Settings:
     database_url: str = "sqlite:///casewatch.db"
     metrics_port: int = 9108
     state_dir: Path = Path(".casewatch")
+    # The YAML configuration file (rules, routing); None means the documented defaults.
+    config_path: Path | None = None
     rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
@@ -56,6 +58,7 @@ class Settings:
             database_url=env.get("CASEWATCH_DATABASE_URL", default.database_url),
             metrics_port=_int(env, "CASEWATCH_METRICS_PORT", default.metrics_port, minimum=0),
             state_dir=Path(env.get("CASEWATCH_STATE_DIR", str(default.state_dir))),
+            config_path=Path(env["CASEWATCH_CONFIG"]) if env.get("CASEWATCH_CONFIG") else None,
             rules=rules,
         )
 
@@ -70,6 +73,7 @@ environment:
   CASEWATCH_APP_ID              Faust application id / consumer group (default casewatch)
   CASEWATCH_METRICS_PORT        Prometheus metrics port, 0 to disable (default 9108)
   CASEWATCH_STATE_DIR           worker state folder (default .casewatch)
+  CASEWATCH_CONFIG              YAML configuration file (rules, routing); unset: defaults
   CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12)
   CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id}
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)
