@@ -30,6 +30,10 @@ class Settings:
     state_dir: Path = Path(".casewatch")
     # The YAML configuration file (rules, routing); None means the documented defaults.
     config_path: Path | None = None
+    # Bearer tokens accepted by the HTTP API (ingest, alert lifecycle, silences).
+    api_tokens: frozenset[str] = frozenset()
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
     rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
@@ -59,6 +63,9 @@ class Settings:
             metrics_port=_int(env, "CASEWATCH_METRICS_PORT", default.metrics_port, minimum=0),
             state_dir=Path(env.get("CASEWATCH_STATE_DIR", str(default.state_dir))),
             config_path=Path(env["CASEWATCH_CONFIG"]) if env.get("CASEWATCH_CONFIG") else None,
+            api_tokens=frozenset(t.strip() for t in env.get("CASEWATCH_API_TOKENS", "").split(",") if t.strip()),
+            http_host=env.get("CASEWATCH_HTTP_HOST", default.http_host),
+            http_port=_int(env, "CASEWATCH_HTTP_PORT", default.http_port, minimum=0),
             rules=rules,
         )
 
@@ -74,6 +81,9 @@ environment:
   CASEWATCH_METRICS_PORT        Prometheus metrics port, 0 to disable (default 9108)
   CASEWATCH_STATE_DIR           worker state folder (default .casewatch)
   CASEWATCH_CONFIG              YAML configuration file (rules, routing); unset: defaults
+  CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API
+  CASEWATCH_HTTP_HOST           HTTP API address (default 127.0.0.1)
+  CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
   CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12)
   CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id}
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from schemas.codes import (
+    ABUSE_CATEGORIES,
     ASSESSMENT_FACTORS,
     CLOSURE_REASONS,
     NO_FACTORS_IDENTIFIED,
@@ -77,12 +78,37 @@ class EventBase(BaseModel):
         return self.occurred_at.date()
 
 
+def _known_factors(value: list[str]) -> list[str]:
+    unknown = sorted(set(value) - ASSESSMENT_FACTORS)
+    if unknown:
+        raise ValueError(f"unknown assessment factor codes {unknown}")
+    return sorted(set(value))
+
+
+class Contact(EventBase):
+    """A contact with the front door that is not (yet) a referral, with its concerns as codes."""
+
+    event_type: Literal["contact"] = "contact"
+    concerns: list[str] = Field(default_factory=list, description="Concerns, as CIN assessment factor codes.")
+
+    @field_validator("concerns")
+    @classmethod
+    def _known_concerns(cls, value: list[str]) -> list[str]:
+        return _known_factors(value)
+
+
 class Referral(EventBase):
     """A request for services for a child not already in need (DfE definition)."""
 
     event_type: Literal["referral"] = "referral"
     referral_source: str | None = Field(None, description="CIN census referral source code, e.g. 1A.")
     primary_need: str | None = Field(None, description="CIN census primary need code N0-N9.")
+    concerns: list[str] = Field(default_factory=list, description="Concerns, as CIN assessment factor codes.")
+
+    @field_validator("concerns")
+    @classmethod
+    def _known_concerns(cls, value: list[str]) -> list[str]:
+        return _known_factors(value)
 
     @field_validator("referral_source")
     @classmethod
@@ -105,15 +131,59 @@ class Assessment(EventBase):
     event_type: Literal["assessment"] = "assessment"
     assessment_id: EventId
     factors: list[str] = Field(default_factory=list, description="CIN assessment factor codes.")
+    child_views_recorded: bool | None = Field(
+        None, description="Whether the child's views were recorded; null when the source does not say."
+    )
 
     @field_validator("factors")
     @classmethod
     def _known_factors(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - ASSESSMENT_FACTORS)
-        if unknown:
-            raise ValueError(f"unknown assessment factor codes {unknown}")
         if NO_FACTORS_IDENTIFIED in value and len(set(value)) > 1:
             raise ValueError("factor 21 (no factors identified) cannot be combined with other factors")
+        return _known_factors(value)
+
+
+class StrategyDiscussion(EventBase):
+    """A strategy discussion held about the child (a follow-up to a concern or a breach)."""
+
+    event_type: Literal["strategy_discussion"] = "strategy_discussion"
+
+
+class Section47Enquiry(EventBase):
+    """A section 47 enquiry started (occurred_at), with its initial child protection conference."""
+
+    event_type: Literal["section47"] = "section47"
+    enquiry_id: EventId
+    icpc_date: date | None = Field(None, description="Date of the initial child protection conference.")
+
+
+class PlanOutcome(BaseModel):
+    """One outcome of a plan, as flags only: the outcome's wording stays in the case system."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome_id: EventId
+    has_measure: bool
+    has_owner: bool
+    target_date: date | None = None
+
+
+class Plan(EventBase):
+    """A child protection (CP) or child in need (CIN) plan started, reviewed or ended."""
+
+    event_type: Literal["plan"] = "plan"
+    plan_id: EventId
+    plan_type: Literal["cp", "cin"]
+    action: Literal["started", "reviewed", "ended"]
+    categories: list[str] = Field(default_factory=list, description="Categories of abuse (NEG, PHY, SAB, EMO, MUL).")
+    outcomes: list[PlanOutcome] = Field(default_factory=list)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - ABUSE_CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown category of abuse codes {unknown}")
         return sorted(set(value))
 
 
@@ -151,10 +221,19 @@ class CaseClosure(EventBase):
 
 
 CaseEvent = Annotated[
-    Referral | Assessment | WrittenAgreement | CaseClosure,
+    Contact | Referral | Assessment | StrategyDiscussion | Section47Enquiry | Plan | WrittenAgreement | CaseClosure,
     Field(discriminator="event_type"),
 ]
-EVENT_TYPES: tuple[type[EventBase], ...] = (Referral, Assessment, WrittenAgreement, CaseClosure)
+EVENT_TYPES: tuple[type[EventBase], ...] = (
+    Contact,
+    Referral,
+    Assessment,
+    StrategyDiscussion,
+    Section47Enquiry,
+    Plan,
+    WrittenAgreement,
+    CaseClosure,
+)
 EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.model_fields["event_type"].default for t in EVENT_TYPES)
 
 _case_event_adapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)

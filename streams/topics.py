@@ -18,8 +18,12 @@ DEAD_LETTER_RETENTION_MS = 14 * DAY_MS
 
 # Which topic carries each event type. A new event type adds a line here (and only here).
 TOPIC_OF_EVENT_TYPE: dict[str, str] = {
+    "contact": "referrals",
     "referral": "referrals",
     "assessment": "assessments",
+    "strategy_discussion": "assessments",
+    "section47": "assessments",
+    "plan": "plans",
     "agreement": "agreements",
     "closure": "closures",
 }
