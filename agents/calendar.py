@@ -2,8 +2,10 @@
 
 import calendar
 from datetime import date
+from functools import lru_cache
 
 
+@lru_cache(maxsize=65536)  # the rules ask the same few thousand questions again and again
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, clamped to the month's end (29 Feb + 12 -> 28 Feb)."""
     index = day.year * 12 + (day.month - 1) + months

@@ -1,27 +1,53 @@
-"""The one place where an event meets a child's state and the rules.
+"""The one place where events and the clock meet state and the rules.
 
-`apply` is what both the live Faust agent and the offline replay call, so the two give
-the same alerts. It is deterministic: no clock, no I/O.
+`apply` (an event) and `tick` (the clock) for a child, `apply_team_fact` and
+`tick_team` for a team: the live Faust agents and the offline replay call these and
+nothing else, so the two give the same alerts. Deterministic: no wall clock, no I/O;
+`now` is a parameter.
 """
 
-import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 from agents.calendar import add_months
-from agents.rules import RULES, RulesConfig
-from agents.state import AgreementRecord, ChildState, ReferralRecord
-from schemas.alerts import Alert
-from schemas.events import CaseEvent, Referral, WrittenAgreement
+from agents.rules import TEAM_RULE, Finding, Rule, RuleParams, RulesConfig
+from agents.rules.base import alert_id, start_of
+from agents.rules.team_rereferral_rate_high import facts_after
+from agents.state import (
+    AgreementRecord,
+    AssessmentRecord,
+    ChildState,
+    ConcernRecord,
+    PlanRecord,
+    ReferralRecord,
+    TeamFact,
+    TeamState,
+)
+from schemas.alerts import Alert, Severity
+from schemas.events import (
+    Assessment,
+    CaseEvent,
+    Contact,
+    Plan,
+    Referral,
+    Section47Enquiry,
+    StrategyDiscussion,
+    WrittenAgreement,
+)
+
+TEAM_TRIGGERS = frozenset({"referral", "agreement"})
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one event did: the updated state, alerts new or changed, and whether it was too late."""
+    """What one event or tick did: the updated state, alerts new or changed, facts for the teams."""
 
     state: ChildState
     alerts: list[Alert]
     stale: bool = False
+    team_facts: tuple[TeamFact, ...] = ()
 
 
 def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
@@ -32,11 +58,50 @@ def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
     counted back from the child's latest event, cannot be judged any more: it is
     reported as stale and changes nothing.
     """
-    if state.latest is not None and event.day < add_months(state.latest, -config.horizon_months):
-        return Outcome(state, [], stale=True)
+    day = event.day
+    latest = state.latest
+    if latest is not None and day < latest:
+        cutoff = horizon_cutoff(latest, config.horizon_months)
+        if cutoff is not None and day < cutoff:
+            return Outcome(state, [], stale=True)
     fold(state, event)
-    prune(state, config.horizon_months)
-    return Outcome(state, _new_or_changed(state, event, config))
+    if latest is not None and (day.year, day.month) > (latest.year, latest.month):
+        prune(state, add_months(day.replace(day=1), -config.horizon_months))
+    child_id, kind = event.child_id, event.event_type
+    alerts: list[Alert] = []
+    for rule, params in config.event_rules.get(kind, ()):
+        found = rule.evaluate(state, event, params)
+        if found:
+            alerts += _emit(state.emitted, rule, params, child_id, child_id, found, config)
+    if kind in config.time_triggers:
+        state.due = next_due(state, child_id, config)
+    facts: tuple[TeamFact, ...] = ()
+    if kind in TEAM_TRIGGERS:
+        team = config.of(TEAM_RULE)
+        if team.enabled:
+            facts = tuple(facts_after(child_id, state, event, team))
+    return Outcome(state, alerts, team_facts=facts)
+
+
+def tick(state: ChildState, child_id: str, now: datetime, config: RulesConfig) -> Outcome:
+    """Run the time-driven rules as of `now`: raise every deadline passed and still open."""
+    today = _day(now)
+    alerts: list[Alert] = []
+    for rule, params in config.time_rules:
+        found = [d.make() for d in rule.deadlines(state, params) if d.due <= today]
+        alerts += _emit(state.emitted, rule, params, child_id, child_id, found, config)
+    state.due = next_due(state, child_id, config)
+    return Outcome(state, alerts)
+
+
+def next_due(state: ChildState, child_id: str, config: RulesConfig) -> date | None:
+    """The first day a time-driven rule could raise something not raised yet."""
+    due = None
+    for rule, params in config.time_rules:
+        for deadline in rule.deadlines(state, params):
+            if (due is None or deadline.due < due) and alert_id(rule.id, child_id, *deadline.keys) not in state.emitted:
+                due = deadline.due
+    return due
 
 
 def fold(state: ChildState, event: CaseEvent) -> None:
@@ -48,8 +113,37 @@ def fold(state: ChildState, event: CaseEvent) -> None:
         known = state.referrals.get(day)
         if known is None or event.event_id < known.event_id:
             state.referrals[day] = ReferralRecord(event_id=event.event_id, team=event.team)
+        if event.concerns:
+            state.concerns[event.event_id] = ConcernRecord(day, "referral", frozenset(event.concerns))
+    elif isinstance(event, Contact):
+        if event.concerns:
+            state.concerns[event.event_id] = ConcernRecord(day, "contact", frozenset(event.concerns))
+    elif isinstance(event, Assessment):
+        _fold_assessment(state, event)
     elif isinstance(event, WrittenAgreement):
         _fold_agreement(state.agreements.setdefault(event.agreement_id, AgreementRecord()), event)
+    elif isinstance(event, Section47Enquiry):
+        known_enquiry = state.enquiries.get(event.enquiry_id)
+        if known_enquiry is None or (day, event.event_id) < known_enquiry:
+            state.enquiries[event.enquiry_id] = (day, event.event_id)
+    elif isinstance(event, StrategyDiscussion):
+        known_id = state.strategy_discussions.get(day)
+        if known_id is None or event.event_id < known_id:
+            state.strategy_discussions[day] = event.event_id
+    elif isinstance(event, Plan):
+        _fold_plan(state, event)
+
+
+def _fold_assessment(state: ChildState, event: Assessment) -> None:
+    """One record per assessment id: the earliest event, and every factor any version gave."""
+    day, factors = event.day, frozenset(event.factors)
+    known = state.assessments.get(event.assessment_id)
+    if known is None:
+        state.assessments[event.assessment_id] = AssessmentRecord(day, event.event_id, event.team, factors)
+        return
+    known.factors = known.factors | factors
+    if (day, event.event_id) < (known.day, known.event_id):
+        known.day, known.event_id, known.team = day, event.event_id, event.team
 
 
 def _fold_agreement(record: AgreementRecord, event: WrittenAgreement) -> None:
@@ -62,44 +156,143 @@ def _fold_agreement(record: AgreementRecord, event: WrittenAgreement) -> None:
             record.made, record.made_event_id = day, event.event_id
             record.team, record.review_due = event.team, event.review_due
     elif event.action == "reviewed":
-        record.reviews.add(day)
+        known = record.reviews.get(day)
+        record.reviews[day] = event.review_due if known is None else max(known, event.review_due or known)
     elif event.action == "breached":
-        record.breaches.add(day)
+        known_id = record.breaches.get(day)
+        if known_id is None or event.event_id < known_id:
+            record.breaches[day] = event.event_id
     elif event.action == "ended":
         record.ended = day if record.ended is None else min(record.ended, day)
 
 
-def prune(state: ChildState, horizon_months: int) -> None:
-    """Forget facts older than the horizon, so state per child stays small."""
-    if state.latest is None:
+def _fold_plan(state: ChildState, event: Plan) -> None:
+    """A plan is the span its events show it open, with every category it was given."""
+    day, categories = event.day, frozenset(event.categories)
+    known = state.plans.get(event.plan_id)
+    if known is None:
+        state.plans[event.plan_id] = PlanRecord(event.plan_type, day, day, event.event_id, event.team, categories)
         return
-    cutoff = add_months(state.latest, -horizon_months)
-    state.referrals = {d: r for d, r in state.referrals.items() if d >= cutoff}
-    state.agreements = {k: a for k, a in state.agreements.items() if max(_agreement_days(a), default=cutoff) >= cutoff}
-    state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
+    known.categories = known.categories | categories
+    known.last = max(known.last, day)
+    if (day, event.event_id) < (known.first, known.event_id):
+        known.first, known.event_id, known.team = day, event.event_id, event.team
 
 
-def _agreement_days(record: AgreementRecord) -> list[date]:
-    days = [*record.reviews, *record.breaches]
-    days += [d for d in (record.made, record.ended) if d is not None]
-    return days
+def horizon_cutoff(latest: date | None, horizon_months: int) -> date | None:
+    """Facts before this day are forgotten. Whole months, so pruning runs once a month, not per event."""
+    return None if latest is None else add_months(latest.replace(day=1), -horizon_months)
 
 
-def _new_or_changed(state: ChildState, event: CaseEvent, config: RulesConfig) -> list[Alert]:
-    child_id = event.child_id
-    emitted = []
-    for rule in RULES:
-        if rule.id not in config.enabled or event.event_type not in rule.triggers:
+def prune(state: ChildState, cutoff: date) -> None:
+    """Forget facts older than the cutoff, so state per child stays small.
+
+    Each part is rebuilt only when it holds something older (a cheap check), since this
+    runs whenever the child's latest event moves into a new month.
+    """
+    if state.referrals and min(state.referrals) < cutoff:
+        state.referrals = {d: r for d, r in state.referrals.items() if d >= cutoff}
+    if state.agreements:
+        state.agreements = {k: a for k, a in state.agreements.items() if max(a.days(), default=cutoff) >= cutoff}
+    if state.assessments:
+        state.assessments = {k: a for k, a in state.assessments.items() if a.day >= cutoff}
+    if state.concerns:
+        state.concerns = {k: c for k, c in state.concerns.items() if c.day >= cutoff}
+    if state.enquiries:
+        state.enquiries = {k: e for k, e in state.enquiries.items() if e[0] >= cutoff}
+    if state.plans:
+        state.plans = {k: p for k, p in state.plans.items() if p.last >= cutoff}
+    if state.strategy_discussions and min(state.strategy_discussions) < cutoff:
+        state.strategy_discussions = {d: e for d, e in state.strategy_discussions.items() if d >= cutoff}
+    if state.emitted:
+        state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
+
+
+def apply_team_fact(state: TeamState, fact: TeamFact, config: RulesConfig) -> None:
+    """Fold one fact into its team's aggregate (idempotent, and order does not matter)."""
+    cutoff = horizon_cutoff(state.latest, config.horizon_months)
+    if cutoff is not None and fact.day < cutoff:
+        return
+    if fact.kind == "referral":
+        key = (fact.child_id, fact.day)
+        state.referrals[key] = state.referrals.get(key, False) or fact.rereferral
+    else:
+        agreement = (fact.child_id, fact.key)
+        known = state.agreements.get(agreement)
+        if known is None:
+            state.agreements[agreement] = (fact.day, fact.followed)
+        else:
+            follows = [f for f in (known[1], fact.followed) if f is not None]
+            state.agreements[agreement] = (min(known[0], fact.day), min(follows, default=None))
+    state.since = fact.day if state.since is None else min(state.since, fact.day)
+    if state.latest is None or fact.day > state.latest:
+        state.latest = fact.day
+        after = horizon_cutoff(state.latest, config.horizon_months)
+        if after is not None and after != cutoff:
+            state.referrals = {k: v for k, v in state.referrals.items() if k[1] >= after}
+            state.agreements = {k: v for k, v in state.agreements.items() if v[0] >= after}
+            state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= after}
+    params = config.of(TEAM_RULE)
+    state.due = TEAM_RULE.due(state, params) if params.enabled else None
+
+
+def tick_team(state: TeamState, team: str, now: datetime, config: RulesConfig) -> list[Alert]:
+    """Judge the team's months that are over by `now` and not judged yet."""
+    params = config.of(TEAM_RULE)
+    if not params.enabled:
+        state.due = None
+        return []
+    today = _day(now)
+    found = list(TEAM_RULE.evaluate(team, state, today, params))
+    alerts = _emit(state.emitted, TEAM_RULE, params, team, None, found, config)
+    through = TEAM_RULE.judged_through(today, params)
+    if state.evaluated is None or through > state.evaluated:
+        state.evaluated = through
+    state.due = TEAM_RULE.due(state, params)
+    return alerts
+
+
+def _emit(
+    emitted: dict[str, tuple[str, date]],
+    rule: Rule[Any],
+    params: RuleParams,
+    subject: str,
+    child_id: str | None,
+    findings: Iterable[Finding],
+    config: RulesConfig,
+) -> list[Alert]:
+    """Alerts for the findings that are new or changed; `emitted` remembers what went out."""
+    alerts = []
+    for finding in findings:
+        severity: Severity = finding.severity or params.severity
+        identity = alert_id(rule.id, subject, *finding.keys)
+        fingerprint = finding.fingerprint(severity)
+        previous = emitted.get(identity)
+        if previous is not None and previous[0] == fingerprint:
             continue
-        for alert in rule.evaluate(child_id, state, config):
-            fingerprint = _fingerprint(alert)
-            previous = state.emitted.get(alert.alert_id)
-            if previous is None or previous[0] != fingerprint:
-                state.emitted[alert.alert_id] = (fingerprint, alert.occurred_at.date())
-                emitted.append(alert)
-    return emitted
+        emitted[identity] = (fingerprint, finding.day)
+        alerts.append(_render(rule, identity, severity, child_id, finding, config))
+    return alerts
 
 
-def _fingerprint(alert: Alert) -> str:
-    """Short digest of an alert's content, to tell an update from a repeat."""
-    return hashlib.sha256(alert.model_dump_json(exclude={"ingested_at"}).encode()).hexdigest()[:12]
+def _render(
+    rule: Rule[Any], identity: str, severity: Severity, child_id: str | None, finding: Finding, config: RulesConfig
+) -> Alert:
+    return Alert(
+        alert_id=identity,
+        rule=rule.id,
+        severity=severity,
+        child_id=child_id,
+        team=finding.team,
+        occurred_at=start_of(finding.day),
+        event_ids=list(finding.event_ids),
+        facts=dict(finding.facts),
+        explanation=rule.explanation.format_map(finding.facts),
+        action=rule.action.format_map(finding.facts),
+        link=config.link(child_id) if child_id is not None else None,
+    )
+
+
+def _day(now: datetime) -> date:
+    """The UTC calendar day of `now` (a naive time is taken as UTC, as events are)."""
+    return now.date() if now.tzinfo is None else now.astimezone(UTC).date()

@@ -1,12 +1,14 @@
 """The live side: a Faust app whose agents apply the rules to the topics.
 
-The agents are thin: decode, call `engine.apply`, send. Every message either moves a
+The agents are thin: decode, call the engine, send. Every message either moves a
 child's state or goes to the dead-letter topic with its reason; an unexpected error on
-one message dead-letters that message and the agent carries on.
+one message dead-letters that message and the agent carries on. The clock (agents.sweep)
+reaches the states through the same agents, as ticks on internal topics.
 """
 
 import asyncio
 import functools
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -16,9 +18,10 @@ import faust
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from agents.engine import apply
+from agents.engine import apply, apply_team_fact, tick, tick_team
 from agents.rules import RulesConfig
-from agents.state import ChildState
+from agents.state import ChildState, TeamFact, TeamState
+from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
 from casewatch.storage import upsert_alerts
 from schemas.alerts import Alert
@@ -42,7 +45,7 @@ def create_app(
     metrics: Metrics,
     state_dir: str,
 ) -> faust.App:
-    """The worker's Faust app: the correlate agent, the persist agent and the state table."""
+    """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock."""
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
@@ -55,10 +58,15 @@ def create_app(
         producer_acks=-1,
     )
     # Bytes in and out: decoding is ours, so a bad message is dead-lettered, not a crash.
-    inputs = app.topic(*topics.inputs, key_serializer="raw", value_serializer="raw")
+    inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
     alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(topics.dead_letter, key_serializer="raw", value_serializer="raw")
+    ticks = app.topic(topics.ticks, key_serializer="raw", value_serializer="raw")
+    team_facts = app.topic(topics.team_facts, key_serializer="raw", value_serializer="raw")
     states = app.Table("child-state", default=dict, partitions=topics.partitions)
+    team_states = app.Table("team-state", default=dict, partitions=topics.partitions)
+    sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
+                  ticks=ticks, team_facts=team_facts)  # fmt: skip
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewatch-db")
 
     async def reject(message: Any, rejection: Rejection) -> None:
@@ -69,7 +77,26 @@ def create_app(
         )
         await dead_letters.send(key=message.key, value=record)
 
+    async def send_alerts(message: Any, alerts: list[Alert]) -> None:
+        ingested_at = datetime.fromtimestamp(message.timestamp, UTC)
+        for alert in alerts:
+            stamped = alert.model_copy(update={"ingested_at": ingested_at})
+            await alerts_topic.send(key=message.key, value=encode(stamped))
+            metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
+
+    async def tick_child(message: Any) -> None:
+        child_id = message.key.decode()
+        stored = states[child_id]
+        if not stored:  # a child forgotten since the tick was sent: nothing to do
+            return
+        outcome = tick(ChildState.from_dict(stored), child_id, decode_tick(json.loads(message.value)), rules)
+        states[child_id] = outcome.state.to_dict()
+        await send_alerts(message, outcome.alerts)
+
     async def correlate_one(message: Any) -> None:
+        if message.topic == topics.ticks:
+            await tick_child(message)
+            return
         decoded = decode_event(message.value, key=message.key, topic=message.topic, topics=topics)
         if isinstance(decoded, Rejection):
             await reject(message, decoded)
@@ -81,11 +108,9 @@ def create_app(
             metrics.events_stale.labels(event_type=event.event_type).inc()
             return
         states[event.child_id] = outcome.state.to_dict()
-        ingested_at = datetime.fromtimestamp(message.timestamp, UTC)
-        for alert in outcome.alerts:
-            stamped = alert.model_copy(update={"ingested_at": ingested_at})
-            await alerts_topic.send(key=message.key, value=encode(stamped))
-            metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
+        await send_alerts(message, outcome.alerts)
+        for fact in outcome.team_facts:
+            await team_facts.send(key=fact.team.encode(), value=fact.encode())
 
     @app.agent(inputs, name="correlate")
     async def correlate(stream: faust.StreamT[bytes]) -> None:
@@ -95,6 +120,34 @@ def create_app(
             except Exception as error:  # one bad message must never stop the worker
                 log.exception("error on %s[%s]@%s", event.message.topic, event.message.partition, event.message.offset)
                 await reject(event.message, Rejection("internal_error", f"{type(error).__name__} while applying rules"))
+            sweep.handled(event.message)
+
+    async def team_one(message: Any) -> None:
+        team = message.key.decode()
+        document = json.loads(message.value)
+        state = TeamState.from_dict(team_states[team])
+        if document.get("kind") == "tick":
+            await send_alerts(message, tick_team(state, team, decode_tick(document), rules))
+        else:
+            apply_team_fact(state, TeamFact.decode(document), rules)
+        team_states[team] = state.to_dict()
+
+    @app.agent(team_facts, name="teams")
+    async def teams(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            try:
+                await team_one(event.message)
+            except Exception as error:  # internal messages, but the same rule: carry on
+                log.exception("error on %s[%s]@%s", event.message.topic, event.message.partition, event.message.offset)
+                await reject(event.message, Rejection("internal_error", f"{type(error).__name__} on a team fact"))
+            sweep.handled(event.message)
+
+    @app.timer(interval=rules.timer_seconds)  # type: ignore[untyped-decorator]  # on every worker
+    async def clock() -> None:
+        try:
+            await sweep.run()
+        except Exception:  # the clock tries again next time; the agents are unaffected
+            log.exception("the clock could not run")
 
     @app.agent(alerts_topic, name="persist")
     async def persist(stream: faust.StreamT[bytes]) -> None:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Event-to-alert latency spans a few milliseconds (live) to minutes (a backlog).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -16,6 +16,13 @@ class Metrics:
     alerts_raised: Counter
     alerts_persisted: Counter
     event_to_alert_latency: Histogram
+    # The live clock (agents.sweep) and the team rates it publishes.
+    ticks_sent: Counter
+    assigned_partitions: Gauge
+    watermark_lag: Gauge
+    team_rereferral_rate: Gauge
+    team_agreement_rereferral_rate: Gauge
+    rereferral_rate_threshold: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "Metrics":
@@ -44,5 +51,33 @@ class Metrics:
                 "casewatch_event_to_alert_latency_seconds",
                 "From the triggering event reaching Kafka to its alert being stored.",
                 buckets=LATENCY_BUCKETS, registry=registry,
+            ),
+            ticks_sent=Counter(
+                "casewatch_ticks_sent_total", "Clock ticks this worker sent to children or teams with a deadline due.",
+                ["kind"], registry=registry,
+            ),
+            assigned_partitions=Gauge(
+                "casewatch_assigned_input_partitions", "Input topic partitions this worker holds.",
+                registry=registry,
+            ),
+            watermark_lag=Gauge(
+                "casewatch_clock_watermark_lag_seconds",
+                "How far the time-driven rules' clock is behind the wall clock (a backlog holds it back).",
+                registry=registry,
+            ),
+            team_rereferral_rate=Gauge(
+                "casewatch_team_rereferral_rate",
+                "Share of a team's referrals in the rolling period that were re-referrals (DfE definition).",
+                ["team"], registry=registry,
+            ),
+            team_agreement_rereferral_rate=Gauge(
+                "casewatch_team_agreement_rereferral_rate",
+                "Share of a team's written agreements in the rolling period followed by a referral.",
+                ["team"], registry=registry,
+            ),
+            rereferral_rate_threshold=Gauge(
+                "casewatch_rereferral_rate_threshold",
+                "The configured threshold for team re-referral rates (default the national figure).",
+                registry=registry,
             ),
         )  # fmt: skip

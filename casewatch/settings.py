@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from agents.rules import RulesConfig
+from agents.rules import RulesConfig, RulesConfigError
 from streams.topics import Topics
 
 
@@ -47,12 +47,18 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         default = cls()
-        rules = RulesConfig(
-            window_months=_int(env, "CASEWATCH_WINDOW_MONTHS", default.rules.window_months, minimum=1),
-            link_template=env.get("CASEWATCH_LINK_TEMPLATE") or None,
-        )
-        if rules.link_template is not None and "{child_id}" not in rules.link_template:
+        # The environment gives the rules' base; the file at CASEWATCH_CONFIG, read when the
+        # worker or replay starts (casewatch.config_file), overrides what it sets.
+        window = _int(env, "CASEWATCH_WINDOW_MONTHS", 0, minimum=1)
+        link = env.get("CASEWATCH_LINK_TEMPLATE") or None
+        if link is not None and "{child_id}" not in link:
             raise SettingsError("CASEWATCH_LINK_TEMPLATE must contain {child_id}")
+        rules = replace(default.rules, link_template=link)
+        if window:
+            try:
+                rules = rules.with_params("rereferral_after_agreement", window_months=window)
+            except RulesConfigError as error:
+                raise SettingsError(f"CASEWATCH_WINDOW_MONTHS: {error.reason}") from None
         return cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             topic_prefix=env.get("CASEWATCH_TOPIC_PREFIX", default.topic_prefix),

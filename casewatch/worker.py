@@ -6,6 +6,7 @@ from faust.worker import Worker
 from prometheus_client import REGISTRY, start_http_server
 
 from agents.live import create_app
+from casewatch.config_file import load_rules
 from casewatch.metrics import Metrics
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
@@ -14,6 +15,7 @@ from streams.admin import ensure_topics
 
 def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "0.0.0.0") -> None:
     """Block running the worker until SIGTERM or SIGINT; the process exits when it stops."""
+    rules = load_rules(settings)  # a bad configuration file stops start-up here, before Kafka
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: the worker needs a Kafka cluster")
     created = ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
@@ -28,7 +30,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         app_id=settings.app_id,
         bootstrap_servers=settings.bootstrap_servers,
         topics=settings.topics,
-        rules=settings.rules,
+        rules=rules,
         engine=connect(settings.database_url),
         metrics=metrics,
         state_dir=str(state_dir),

@@ -14,7 +14,7 @@ FactValue = str | int | bool | None
 
 
 class Alert(BaseModel):
-    """One finding about one child, raised by one rule.
+    """One finding about one child (or, for team-level rules, one team), raised by one rule.
 
     `alert_id` is derived from the rule and the events that triggered it, so a
     redelivered event, a replay, or a second worker produces the same id, never a
@@ -27,7 +27,7 @@ class Alert(BaseModel):
     alert_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     rule: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     severity: Severity
-    child_id: ChildId
+    child_id: ChildId | None = Field(description="The case system's child ID; null for a team-level alert.")
     team: Team
     occurred_at: datetime = Field(description="Event time of the event that triggered the alert.")
     event_ids: list[EventId] = Field(description="The events that triggered the alert.")

@@ -15,6 +15,11 @@ ALERT_RETENTION_MS = 400 * DAY_MS
 # Dead letters hold the original bytes, which may carry personal data sent by mistake:
 # keep them only long enough for the data team to act.
 DEAD_LETTER_RETENTION_MS = 14 * DAY_MS
+# Internal topics of the workers. A tick is only a nudge to run the clock: stale ones are
+# worthless. Team facts are folded into the team table (which has its own changelog), but
+# are kept a month so a team table rebuilt from scratch can be refed.
+TICK_RETENTION_MS = 1 * DAY_MS
+TEAM_FACT_RETENTION_MS = 30 * DAY_MS
 
 # Which topic carries each event type. A new event type adds a line here (and only here).
 TOPIC_OF_EVENT_TYPE: dict[str, str] = {
@@ -66,6 +71,16 @@ class Topics:
     def dead_letter(self) -> str:
         return f"{self.prefix}.dead-letter"
 
+    @property
+    def ticks(self) -> str:
+        """The clock's nudges to the child agent, keyed by child ID (co-partitioned with the inputs)."""
+        return f"{self.prefix}.ticks"
+
+    @property
+    def team_facts(self) -> str:
+        """Per-referral and per-agreement facts, and ticks, for the team aggregate, keyed by team."""
+        return f"{self.prefix}.team-facts"
+
     def carries(self, topic: str, event_type: str) -> bool:
         """Whether `event_type` belongs on `topic` (an event on the wrong topic is refused)."""
         return event_type in TOPIC_OF_EVENT_TYPE and topic == self.for_event_type(event_type)
@@ -74,4 +89,6 @@ class Topics:
         specs = [TopicSpec(name, self.partitions, INPUT_RETENTION_MS, f"case events: {name}") for name in self.inputs]
         specs.append(TopicSpec(self.alerts, self.partitions, ALERT_RETENTION_MS, "alerts raised"))
         specs.append(TopicSpec(self.dead_letter, self.partitions, DEAD_LETTER_RETENTION_MS, "rejected messages"))
+        specs.append(TopicSpec(self.ticks, self.partitions, TICK_RETENTION_MS, "clock ticks for the time-driven rules"))
+        specs.append(TopicSpec(self.team_facts, self.partitions, TEAM_FACT_RETENTION_MS, "facts for team rates"))
         return specs

@@ -1,0 +1,100 @@
+"""Agreement review overdue.
+
+Finding served (LGA peer review, shared/DOMAIN.md): "how agreements work in practice
+must be reviewed, monitored and evidenced in case records". An agreement nobody reviews
+is one nobody knows is being kept.
+
+Time-driven: each review date (set when the agreement is made, or by a review for the
+next one) opens a deadline of that date plus a grace period (default 7 days). If no
+review is recorded after the date was set and by the deadline, and the agreement has
+not ended, the alert is raised on the day after the deadline. Only facts dated up to
+the deadline decide it, so the live timer and replay agree whenever they look.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import partial
+
+from agents.rules.base import Deadline, Finding, RuleParams, TimeRule, setting
+from agents.state import AgreementRecord, ChildState
+
+RULE_ID = "agreement_review_overdue"
+
+
+@dataclass(frozen=True)
+class Params(RuleParams):
+    grace_days: int = setting(7, "days after the review date before a missing review is raised", minimum=0)
+
+
+def deadlines(state: ChildState, params: Params) -> list[Deadline]:
+    if not state.agreements:
+        return []
+    found = []
+    for agreement_id, agreement in sorted(state.agreements.items()):
+        if agreement.made is None or agreement.made_event_id is None:
+            continue
+        for review_due, set_on in sorted(_review_dates(agreement).items()):
+            deadline = review_due + timedelta(days=params.grace_days)
+            if agreement.ended is not None and agreement.ended <= deadline:
+                continue
+            if any(set_on < r <= deadline for r in agreement.reviews):
+                continue
+            found.append(
+                Deadline(
+                    deadline + timedelta(days=1),
+                    (agreement_id, review_due.isoformat()),
+                    partial(_finding, agreement_id, agreement, review_due, deadline, params),
+                )
+            )
+    return found
+
+
+def _review_dates(agreement: AgreementRecord) -> dict[date, date]:
+    """Review date -> the latest day it was set on (the agreement's making, or a review)."""
+    dates: dict[date, date] = {}
+    if agreement.made is not None and agreement.review_due is not None:
+        dates[agreement.review_due] = agreement.made
+    for reviewed, next_due in agreement.reviews.items():
+        if next_due is not None:
+            dates[next_due] = max(reviewed, dates.get(next_due, reviewed))
+    return dates
+
+
+def _finding(
+    agreement_id: str, agreement: AgreementRecord, review_due: date, deadline: date, params: Params
+) -> Finding:
+    made = agreement.made
+    assert made is not None
+    last = max((r for r in agreement.reviews if r <= deadline), default=None)
+    return Finding(
+        keys=(agreement_id, review_due.isoformat()),
+        team=agreement.team or "unknown",
+        day=deadline + timedelta(days=1),
+        event_ids=(str(agreement.made_event_id),),
+        facts={
+            "agreement_id": agreement_id,
+            "agreement_made": made.isoformat(),
+            "review_due": review_due.isoformat(),
+            "deadline": deadline.isoformat(),
+            "grace_days": params.grace_days,
+            "last_review": last.isoformat() if last else None,
+        },
+    )
+
+
+RULE = TimeRule(
+    id=RULE_ID,
+    params=Params,
+    finding="how agreements work in practice must be reviewed, monitored and evidenced in case records",
+    explanation=(
+        "Written agreement {agreement_id} (made {agreement_made}) was due for review on {review_due}, and no "
+        "review was recorded by {deadline} ({grace_days} days' grace). The peer review found agreements not "
+        "reviewed or monitored, and families not keeping to them."
+    ),
+    action=(
+        "Ask the allocated worker to review the agreement with the family now, record whether it is being kept, "
+        "and decide whether it is still the right response to the risk."
+    ),
+    triggers=frozenset({"agreement"}),
+    deadlines=deadlines,
+)

@@ -1,0 +1,154 @@
+"""The live clock: a Faust timer on every worker runs the time-driven rules.
+
+Tables are partitioned, so each worker sweeps only the children and teams of the
+partitions it holds (a leader-only timer would see a fraction of them). It never changes
+a table itself: it sends a tick, keyed by child (or team), to a topic co-partitioned with
+the state, and the owning agent applies it like an event: one writer per partition, the
+state's `emitted` map deduplicating, so two workers (or two ticks) never raise one alert
+twice. `now` is the watermark (agents.watermark), never a wall clock the worker has not
+caught up with.
+"""
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Hashable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka.partitioner.default import murmur2
+
+from agents.rules import TEAM_RULE, RulesConfig
+from agents.rules.team_rereferral_rate_high import rolling
+from agents.state import TeamState
+from agents.watermark import Watermark
+from casewatch.metrics import Metrics
+from streams.topics import Topics
+
+log = logging.getLogger("casewatch.worker")
+
+
+def encode_tick(now: datetime) -> bytes:
+    return json.dumps({"kind": "tick", "now": now.isoformat()}).encode()
+
+
+def decode_tick(document: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(document["now"])
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (Java, kafka-python, aiokafka) gives a key."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class Sweep:
+    """One worker's clock: watermarks over the partitions it holds, and the ticks it sends."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        topics: Topics,
+        rules: RulesConfig,
+        metrics: Metrics,
+        children: Any,
+        teams: Any,
+        ticks: Any,
+        team_facts: Any,
+    ) -> None:
+        self.app, self.topics, self.rules, self.metrics = app, topics, rules, metrics
+        self.children, self.teams, self.ticks, self.team_facts = children, teams, ticks, team_facts
+        self.inputs = Watermark()
+        self.team_inputs = Watermark()
+        self._held: frozenset[Any] = frozenset()
+        self._handled: dict[Hashable, int] = {}  # tp -> offset of the next message to handle
+        self._floor: dict[Hashable, int] = {}  # tp -> earliest offset, for partitions never handled
+        self._asked: dict[tuple[str, str], tuple[str, float]] = {}  # (kind, key) -> (due, when asked)
+        self._gauged: set[str] = set()
+
+    def handled(self, message: Any) -> None:
+        """An agent has finished with this message (called for every message, good or bad)."""
+        self._handled[message.tp] = message.offset + 1
+
+    async def run(self) -> None:
+        now = datetime.now(UTC)
+        held = frozenset(self.app.assignor.assigned_actives())
+        if held != self._held:  # a rebalance: what was noted was about other partitions
+            self._held = held
+            self.inputs.reset()
+            self.team_inputs.reset()
+        inputs = [tp for tp in held if tp.topic in self.topics.inputs]
+        team_tps = [tp for tp in held if tp.topic == self.topics.team_facts]
+        self.metrics.assigned_partitions.set(len(inputs))
+        await self._learn_floors([*inputs, *team_tps])
+        self.inputs.note(now, await self._ends(inputs))
+        moved = self.inputs.advance(self._position)
+        if moved is not None:
+            self.metrics.watermark_lag.set((now - moved).total_seconds())
+            # Team facts sent for what was handled must be on the broker before they are counted.
+            await self.app.producer.flush()
+            self.team_inputs.note(moved, await self._ends(team_tps))
+            await self._tick("child", self.children, self.topics.ticks, self.ticks, moved, inputs)
+        team_moved = self.team_inputs.advance(self._position)
+        if team_moved is not None:
+            await self._tick("team", self.teams, self.topics.team_facts, self.team_facts, team_moved, team_tps)
+            self._set_gauges(team_moved, team_tps)
+
+    def _position(self, tp: Hashable) -> int:
+        committed = self.app.consumer._committed_offset.get(tp)  # Faust keeps it per partition
+        return max(self._handled.get(tp, 0), committed or 0, self._floor.get(tp, 0))
+
+    async def _learn_floors(self, tps: list[Any]) -> None:
+        unknown = [tp for tp in tps if tp not in self._handled and tp not in self._floor]
+        if unknown:
+            self._floor.update(await self.app.consumer.earliest_offsets(*unknown))
+
+    async def _ends(self, tps: list[Any]) -> dict[Hashable, int]:
+        return dict(await self.app.consumer.highwaters(*tps)) if tps else {}
+
+    async def _tick(self, kind: str, table: Any, topic: str, channel: Any, now: datetime, tps: Iterable[Any]) -> None:
+        """Send a tick to every state in these partitions whose next deadline has come."""
+        partitions = {tp.partition for tp in tps}
+        today = now.date().isoformat()
+        payload = encode_tick(now)
+        patience = max(60.0, 10 * self.rules.timer_seconds)  # a tick lost in a rebalance is asked again
+        asked, sent = {}, 0
+        for key, value in list(table.items()):
+            due = value.get("due") if isinstance(value, dict) else None
+            if due is None or due > today or partition_of(key.encode(), self.topics.partitions) not in partitions:
+                continue
+            before = self._asked.get((kind, key))
+            if before is not None and before[0] == due and time.monotonic() - before[1] < patience:
+                asked[(kind, key)] = before
+                continue
+            await channel.send(key=key.encode(), value=payload)
+            asked[(kind, key)] = (due, time.monotonic())
+            sent += 1
+        self._asked = {k: v for k, v in self._asked.items() if k[0] != kind} | asked
+        if sent:
+            self.metrics.ticks_sent.labels(kind=kind).inc(sent)
+            log.info("clock %s: sent %d %s ticks on %s", now.isoformat(), sent, kind, topic)
+
+    def _set_gauges(self, now: datetime, team_tps: Iterable[Any]) -> None:
+        """Each team's rolling rates, from the worker that holds it (the others drop theirs)."""
+        params = self.rules.of(TEAM_RULE)
+        if not params.enabled:
+            return
+        partitions = {tp.partition for tp in team_tps}
+        shown = set()
+        for team, value in list(self.teams.items()):
+            if partition_of(team.encode(), self.topics.partitions) not in partitions:
+                continue
+            figures = rolling(TeamState.from_dict(value), now.date(), params)
+            if figures.rereferral_rate is not None:
+                self.metrics.team_rereferral_rate.labels(team=team).set(figures.rereferral_rate)
+            if figures.agreement_rate is not None:
+                self.metrics.team_agreement_rereferral_rate.labels(team=team).set(figures.agreement_rate)
+            shown.add(team)
+        for team in self._gauged - shown:
+            for gauge in (self.metrics.team_rereferral_rate, self.metrics.team_agreement_rereferral_rate):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(team)
+        self._gauged = shown
+        self.metrics.rereferral_rate_threshold.set(params.threshold)
