@@ -1,0 +1,44 @@
+"""agreement_review_overdue (time-driven): no review by the review date plus grace."""
+
+import pytest
+
+from agents.rules import RulesConfig
+from tests.test_agents.rows import ROW_FIELDS, Tick, agreement, check, row, run_live
+
+RULE = "agreement_review_overdue"
+MADE = agreement("2024-01-10", review_due="2024-02-01")
+DUE = ("wa1", "2024-02-01")
+
+ROWS = [
+    row("no review: raised the day after the grace ends", [MADE], "2024-02-09", [DUE]),
+    row("not before (the last day of grace)", [MADE], "2024-02-08", []),
+    row("review on the last day of grace", [MADE, agreement("2024-02-08", "reviewed")], "2024-03-01", []),
+    row("review a day too late", [MADE, agreement("2024-02-09", "reviewed")], "2024-03-01", [DUE]),
+    row("review before the review date", [MADE, agreement("2024-01-25", "reviewed")], "2024-03-01", []),
+    row("agreement ended before the deadline", [MADE, agreement("2024-01-20", "ended")], "2024-03-01", []),
+    row("no review date, nothing to be overdue", [agreement("2024-01-10")], "2025-01-01", []),
+    row("a review sets the next date, which is missed",
+        [MADE, agreement("2024-01-30", "reviewed", review_due="2024-05-01")], "2024-06-01", [("wa1", "2024-05-01")]),
+    row("late review, recorded before the clock ran", [MADE, Tick("2024-02-05"), agreement("2024-02-03", "reviewed")],
+        "2024-03-01", []),
+    row("a review recorded after the clock passed the deadline does not withdraw the alert "
+        "(replay, in event-time order, sees it in time)",
+        [MADE, Tick("2024-02-20"), agreement("2024-02-03", "reviewed")], "2024-03-01", [DUE], in_replay=[]),
+    row("duplicate events, and the clock running twice, raise one alert", [MADE, MADE, Tick("2024-02-10")],
+        "2024-03-01", [DUE]),
+    row("no grace", [MADE], "2024-02-02", [DUE], config=RulesConfig().with_params(RULE, grace_days=0)),
+    row("disabled", [MADE], "2024-03-01", [], config=RulesConfig().with_params(RULE, enabled=False)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(ROW_FIELDS, ROWS)
+def test_rows(steps, now, expected, in_replay, config) -> None:
+    check(RULE, steps, now, expected, in_replay, config)
+
+
+def test_alert_is_dated_the_day_after_the_deadline_and_does_not_depend_on_now() -> None:
+    early = [a for a in run_live([MADE], "2024-02-09", RulesConfig()) if a.rule == RULE]
+    late = [a for a in run_live([MADE], "2025-06-30", RulesConfig()) if a.rule == RULE]
+    assert early == late
+    assert early[0].occurred_at.date().isoformat() == "2024-02-09"
+    assert early[0].facts["deadline"] == "2024-02-08"
