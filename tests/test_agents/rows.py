@@ -104,9 +104,8 @@ def section47(day: str, *, enquiry: str = "e1", id: str | None = None, child: st
 
 
 def outcome(name: str, *, measure: bool = True, owner: bool = True, target: str | None = "2025-01-01") -> PlanOutcome:
-    return PlanOutcome(
-        outcome_id=name, has_measure=measure, has_owner=owner, target_date=date.fromisoformat(target) if target else None
-    )
+    target_date = date.fromisoformat(target) if target else None
+    return PlanOutcome(outcome_id=name, has_measure=measure, has_owner=owner, target_date=target_date)
 
 
 def plan(

@@ -12,8 +12,8 @@ ROWS = [
     row("referral coded 19C, assessment without it", [referral("2024-01-02", "19C"), assessment("2024-01-20", "16A")],
         None, [A1]),
     row("assessment records 19C", [referral("2024-01-02", "19C"), assessment("2024-01-20", "16A", "19C")], None, []),
-    row("assessment records child sexual exploitation", [referral("2024-01-02", "19B"), assessment("2024-01-20", "11A")],
-        None, []),
+    row("assessment records child sexual exploitation",
+        [referral("2024-01-02", "19B"), assessment("2024-01-20", "11A")], None, []),
     row("pre-2021 code 19A raises and records", [referral("2024-01-02", "19A"), assessment("2024-01-20", "19A")],
         None, []),
     row("contact 90 days before the assessment", [contact("2024-01-01", "11A"), assessment("2024-03-31", "16A")],
@@ -38,8 +38,8 @@ ROWS = [
                                                             assessment("2024-02-20", "16A")], None, []),
     row("an earlier assessment that recorded it, arriving late, cannot withdraw the alert "
         "(replay, in event-time order, sees it first)",
-        [referral("2024-01-02", "19C"), assessment("2024-02-20", "16A"), assessment("2024-01-10", "19C", assessment="a0")],
-        None, [A1], in_replay=[]),
+        [referral("2024-01-02", "19C"), assessment("2024-02-20", "16A"),
+         assessment("2024-01-10", "19C", assessment="a0")], None, [A1], in_replay=[]),
     row("duplicate events raise one alert", [referral("2024-01-02", "19C"), assessment("2024-01-20", "16A"),
                                              assessment("2024-01-20", "16A"), referral("2024-01-02", "19C")], None,
         [A1]),
@@ -59,4 +59,5 @@ def test_alert_names_the_concern_and_what_was_recorded() -> None:
     assert alert.facts["concerns"] == "11A,19C"
     assert alert.facts["first_concern"] == "2024-01-01"
     assert alert.facts["factors_recorded"] == "16A"
-    assert alert.event_ids[0] == steps[2].event_id and set(alert.event_ids[1:]) == {steps[0].event_id, steps[1].event_id}
+    assert alert.event_ids[0] == steps[2].event_id
+    assert set(alert.event_ids[1:]) == {steps[0].event_id, steps[1].event_id}
