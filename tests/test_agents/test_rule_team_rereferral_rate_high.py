@@ -37,8 +37,13 @@ DECEMBER = expect(RULE, ("2023-12",), child=TEAM)
         pytest.param(FIVE, "2024-01-08", set(), None, id="20.0% is not"),
         pytest.param(SIX[::-1], "2024-01-08", DECEMBER, None, id="events in reverse order"),
         pytest.param(SIX + SIX, "2024-01-08", DECEMBER, None, id="every event twice"),
-        pytest.param([e for e in SIX if e.day >= date(2023, 2, 1)], "2024-01-08", set(), None,
-                     id="a period not wholly after the team's first fact is not judged"),
+        pytest.param(
+            [e for e in SIX if e.day >= date(2023, 2, 1)],
+            "2024-01-08",
+            set(),
+            None,
+            id="a period not wholly after the team's first fact is not judged",
+        ),
         pytest.param(SIX, "2024-01-08", set(), RulesConfig().with_params(RULE, threshold=0.25), id="threshold 25%"),
         pytest.param(SIX, "2024-01-08", set(), RulesConfig().with_params(RULE, min_referrals=30), id="too few"),
         pytest.param(SIX, "2024-01-08", set(), RulesConfig().with_params(RULE, enabled=False), id="disabled"),
@@ -103,4 +108,3 @@ def test_team_state_round_trips_through_json() -> None:
         due=date(2024, 1, 8),
     )
     assert TeamState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
-

@@ -51,8 +51,9 @@ def test_values_are_taken_and_the_rest_keep_their_defaults() -> None:
 
 def test_the_file_overrides_a_base_from_the_environment() -> None:
     base = RulesConfig().with_params("rereferral_after_agreement", window_months=6)
-    assert parse_rules_config({"horizon_months": 30}, base=base).params["rereferral_after_agreement"] == (
-        base.params["rereferral_after_agreement"]
+    assert (
+        parse_rules_config({"horizon_months": 30}, base=base).params["rereferral_after_agreement"]
+        == (base.params["rereferral_after_agreement"])
     )
 
 
