@@ -11,6 +11,7 @@ from pathlib import Path
 
 from casewatch import __version__
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
+from casewatch.whatif_cli import configure as configure_what_if
 
 DESCRIPTION = """\
 casewatch watches children's social care case events (referrals, assessments, written
@@ -97,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
 
     topics = command("topics", "Create casewatch's topics (idempotent) and list them.")
     topics.set_defaults(run=_topics)
+
+    configure_what_if(command("what-if", "Replay event files with and without changed rule settings; "
+                                         "count, per rule, the alerts the change adds and removes."))  # fmt: skip
     return parser
 
 

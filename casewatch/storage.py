@@ -29,7 +29,7 @@ alerts_table = Table(
     Column("alert_id", String(32), primary_key=True),
     Column("rule", String(64), nullable=False, index=True),
     Column("severity", String(8), nullable=False),
-    Column("child_id", String(64), nullable=False, index=True),
+    Column("child_id", String(64), nullable=True, index=True),  # null for a team-level alert
     Column("team", String(64), nullable=False, index=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("payload", Text, nullable=False),

@@ -9,7 +9,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ class Deployment:
     @property
     def env(self) -> dict[str, str]:
         s = self.settings
-        return dict(
+        env = dict(
             os.environ,
             KAFKA_BOOTSTRAP_SERVERS=str(s.bootstrap_servers),
             CASEWATCH_TOPIC_PREFIX=s.topic_prefix,
@@ -54,6 +54,19 @@ class Deployment:
             CASEWATCH_METRICS_PORT=str(s.metrics_port),
             CASEWATCH_STATE_DIR=str(s.state_dir),
         )
+        if s.config_path is not None:
+            env["CASEWATCH_CONFIG"] = str(s.config_path)
+        return env
+
+    def with_config(self, path: Path) -> "Deployment":
+        """The same deployment, started with this configuration file (CASEWATCH_CONFIG)."""
+        return replace(self, settings=replace(self.settings, config_path=path))
+
+    def second_worker(self) -> "Deployment":
+        """The same deployment (topics, group, database) for another worker process on this machine."""
+        folder = self.folder / "second"
+        folder.mkdir(exist_ok=True)
+        return replace(self, settings=replace(self.settings, metrics_port=free_port(), state_dir=folder / "state"))
 
     def run_cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

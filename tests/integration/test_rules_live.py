@@ -1,0 +1,151 @@
+"""Every rule live, on the real broker and worker processes, against replay of the same events."""
+
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from agents.replay import replay
+from agents.rules.config import ALL_RULES
+from agents.sweep import partition_of
+from casewatch.config_file import load_rules
+from casewatch.storage import connect, count_alerts
+from schemas.alerts import Alert
+from schemas.events import WrittenAgreement
+from streams.publish import Publisher
+from streams.simulate import SimulationSpec, simulate
+from tests.integration.support import Deployment, WorkerProcess, read_topic, running_worker, wait_until
+
+# A two-second clock, and a horizon longer than the simulated history: with every event in
+# the horizon, the answer cannot depend on the order the worker happens to read topics in.
+CONFIG = "routing: {}\nrules:\n  timer_seconds: 2\n  horizon_months: 36\n"
+
+
+def configured(deployment: Deployment, tmp_path: Path) -> Deployment:
+    path = tmp_path / "casewatch.yaml"
+    path.write_text(CONFIG)
+    return deployment.with_config(path)
+
+
+def publish(deployment: Deployment, events: list) -> None:  # type: ignore[type-arg]
+    with Publisher(str(deployment.settings.bootstrap_servers), deployment.settings.topics) as publisher:
+        for event in events:
+            publisher.event(event)
+
+
+def alerts_on_topic(deployment: Deployment) -> tuple[int, dict[str, Alert]]:
+    """How many records the alerts topic holds, and the latest version of each alert id."""
+    s = deployment.settings
+    records = read_topic(str(s.bootstrap_servers), s.topics.alerts, s.partitions, timeout=60)
+    latest = {}
+    for record in records:  # an id always travels with one key, so one partition, in order
+        alert = Alert.model_validate_json(record.value)
+        latest[alert.alert_id] = alert
+    return len(records), latest
+
+
+def by_rule(alerts: dict[str, Alert]) -> dict[str, set[str]]:
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for alert_id, alert in alerts.items():
+        grouped[alert.rule].add(alert_id)
+    return grouped
+
+
+def test_a_simulated_stream_gives_the_same_alert_ids_live_and_in_replay_for_every_rule(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    deployment = configured(deployment, tmp_path)
+    rules = load_rules(deployment.settings)
+    today = datetime.now(UTC).date()
+    # Three years back: every review date, breach deadline and team month is past for both clocks.
+    events = simulate(SimulationSpec(children=2900, seed=11, start=date(today.year - 3, today.month, 1)))
+    assert len(events) >= 20_000
+    expected = replay(events, rules, as_of=today).alerts
+    expected_by_rule = by_rule(expected)
+    assert set(expected_by_rule) == {rule.id for rule in ALL_RULES}, "the simulation must exercise every rule"
+
+    publish(deployment, events)  # all before the worker starts: it begins with a backlog of history
+    database = connect(deployment.settings.database_url)
+    started = time.monotonic()
+    with running_worker(deployment) as worker:
+        wait_until(lambda: count_alerts(engine=database) >= len(expected), 150, worker.describe)
+        time.sleep(4)  # four more clock ticks: nothing else may come
+        assert worker.metric("casewatch_events_consumed_total") == len(events)
+        assert worker.metric("casewatch_events_dead_lettered_total") == 0
+    elapsed = time.monotonic() - started
+
+    _, live = alerts_on_topic(deployment)
+    live_by_rule = by_rule(live)
+    for rule in ALL_RULES:
+        missing = expected_by_rule[rule.id] - live_by_rule[rule.id]
+        extra = live_by_rule[rule.id] - expected_by_rule[rule.id]
+        assert not missing and not extra, f"{rule.id}: {len(missing)} missing live, {len(extra)} extra live"
+    differing = [k for k, a in live.items() if a.model_copy(update={"ingested_at": None}) != expected[k]]
+    assert not differing, (
+        f"{len(differing)} alerts differ in content, e.g. {live[differing[0]]} vs {expected[differing[0]]}"
+    )
+    counts = {rule: len(ids) for rule, ids in sorted(expected_by_rule.items())}
+    print(f"\n{len(events):,} events, {len(expected):,} alerts live = replay in {elapsed:.0f}s: {counts}")
+
+
+def test_a_time_driven_rule_fires_once_per_overdue_agreement_with_two_workers_sharing_the_partitions(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    first = configured(deployment, tmp_path)
+    second = first.second_worker()
+    partitions = first.settings.partitions
+    # Four children on each partition, so each worker holds some of them.
+    children = []
+    for number in range(1000):
+        child = f"C{number:04d}"
+        if (
+            sum(1 for c in children if partition_of(c.encode(), partitions) == partition_of(child.encode(), partitions))
+            < 4
+        ):
+            children.append(child)
+        if len(children) == 4 * partitions:
+            break
+    agreements = [
+        WrittenAgreement(
+            event_id=f"lcs:{child}:wa",
+            child_id=child,
+            occurred_at=datetime(2024, 1, 10, 10, tzinfo=UTC),
+            recorded_at=datetime(2024, 1, 10, 11, tzinfo=UTC),
+            team="CIN East",
+            source="lcs",
+            agreement_id="wa",
+            action="made",
+            review_due=date(2024, 2, 1),
+        )  # fmt: skip
+        for child in children
+    ]
+    inputs = len(first.settings.topics.inputs) * partitions
+    with running_worker(first, "worker-1.log") as one, running_worker(second, "worker-2.log") as two:
+
+        def shared() -> bool:
+            held = [w.metric("casewatch_assigned_input_partitions") for w in (one, two)]
+            return all(h > 0 for h in held) and sum(held) == inputs
+
+        def describe() -> str:
+            return one.describe() + "\n" + two.describe()
+
+        wait_until(lambda: shared() and (time.sleep(2) or shared()), 120, describe)  # and still so 2 s later
+        publish(first, agreements)
+        database = connect(first.settings.database_url)
+        wait_until(lambda: count_alerts(engine=database) >= len(children), 60, describe)
+        time.sleep(4)  # more ticks from both clocks: none may raise it again
+        ticks = [w.metric("casewatch_ticks_sent_total", kind="child") for w in (one, two)]
+        assert all(t > 0 for t in ticks), f"each worker ticks the children it holds: {ticks}"
+        assert sum(ticks) >= len(children)
+        _assert_alive(one, two)
+
+    records, live = alerts_on_topic(first)
+    assert records == len(children), f"{records} alerts on the topic for {len(children)} overdue agreements"
+    assert {a.rule for a in live.values()} == {"agreement_review_overdue"}
+    assert sorted(a.child_id or "" for a in live.values()) == sorted(children)
+    assert count_alerts(engine=database) == len(children)
+
+
+def _assert_alive(*workers: WorkerProcess) -> None:
+    for worker in workers:
+        assert worker.alive(), worker.describe()
