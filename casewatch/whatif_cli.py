@@ -22,10 +22,20 @@ from streams.jsonl import read_jsonl
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="FILE", help="JSON-lines event files")
-    parser.add_argument("--set", dest="overrides", action="append", required=True, metavar="KEY=VALUE",
-                        help="a rules setting to change, e.g. agreement_review_overdue.grace_days=14 (repeatable)")  # fmt: skip
-    parser.add_argument("--as-of", type=date.fromisoformat, metavar="DATE",
-                        help="leave out events after this day and stop the clock there (default: the last event)")  # fmt: skip
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        required=True,
+        metavar="KEY=VALUE",
+        help="a rules setting to change, e.g. agreement_review_overdue.grace_days=14 (repeatable)",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="leave out events after this day and stop the clock there (default: the last event)",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run)
 

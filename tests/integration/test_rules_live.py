@@ -95,16 +95,11 @@ def test_a_time_driven_rule_fires_once_per_overdue_agreement_with_two_workers_sh
     second = first.second_worker()
     partitions = first.settings.partitions
     # Four children on each partition, so each worker holds some of them.
-    children = []
+    on: dict[int, list[str]] = defaultdict(list)
     for number in range(1000):
         child = f"C{number:04d}"
-        if (
-            sum(1 for c in children if partition_of(c.encode(), partitions) == partition_of(child.encode(), partitions))
-            < 4
-        ):
-            children.append(child)
-        if len(children) == 4 * partitions:
-            break
+        on[partition_of(child.encode(), partitions)].append(child)
+    children = [child for partition in range(partitions) for child in on[partition][:4]]
     agreements = [
         WrittenAgreement(
             event_id=f"lcs:{child}:wa",
@@ -116,7 +111,7 @@ def test_a_time_driven_rule_fires_once_per_overdue_agreement_with_two_workers_sh
             agreement_id="wa",
             action="made",
             review_due=date(2024, 2, 1),
-        )  # fmt: skip
+        )
         for child in children
     ]
     inputs = len(first.settings.topics.inputs) * partitions
