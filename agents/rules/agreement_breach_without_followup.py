@@ -59,7 +59,7 @@ def _finding(
             "breach_date": breached.isoformat(),
             "deadline": deadline.isoformat(),
             "followup_days": params.followup_days,
-            "followups": codes(params.followups),
+            "followups": ", ".join(sorted(params.followups)),
         },
     )
 
@@ -80,9 +80,9 @@ RULE = TimeRule(
     params=Params,
     finding="how agreements work in practice must be reviewed, monitored and evidenced in case records",
     explanation=(
-        "Written agreement {agreement_id} was recorded as breached on {breach_date}, and no follow-up "
-        "({followups}) was recorded by {deadline} ({followup_days} days). The peer review found agreements not "
-        "kept, and children referred again."
+        "Written agreement {agreement_id} was recorded as breached on {breach_date}, and nothing that counts as "
+        "a follow-up ({followups}) was recorded by {deadline} ({followup_days} days). The peer review found "
+        "agreements not kept, and children referred again."
     ),
     action=(
         "Decide today what the breach means for the child's safety: hold a strategy discussion or start an "

@@ -116,8 +116,8 @@ RULE = EventRule(
     finding="sexual-abuse risk not explicitly recognised among risk factors",
     explanation=(
         "A sexual-abuse concern ({concerns}, first on {first_concern}) was raised, but assessment {assessment_id} "
-        "of {assessment_date} records factors {factors_recorded} and none of 19B, 19C or 11A. The peer review "
-        "found sexual-abuse risk not explicitly recognised among the risk factors."
+        "of {assessment_date} records factors {factors_recorded} and no sexual-abuse or exploitation factor. The "
+        "peer review found sexual-abuse risk not explicitly recognised among the risk factors."
     ),
     action=(
         "Review the assessment with the social worker: record the sexual-abuse or exploitation factor if the risk "

@@ -184,8 +184,8 @@ RULE = TeamRule(
     finding="quality assurance should drive improvements in practice (rates over time, beside the national figure)",
     explanation=(
         "{rereferrals} of the team's {referrals} referrals from {period_start} to {period_end} were re-referrals "
-        "({rereferral_rate_percent}%), above the threshold of {threshold_percent}%. Of its {agreements} written "
-        "agreements in the period, {agreements_followed} were followed by a referral. The DfE notes that high "
+        "({rereferral_rate_percent}%), above the threshold of {threshold_percent}%. Written agreements made in the "
+        "period: {agreements}, of which followed by a referral: {agreements_followed}. The DfE notes that high "
         "re-referral rates may indicate cases closed prematurely or interventions that did not succeed."
     ),
     action=(

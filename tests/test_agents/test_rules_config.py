@@ -101,3 +101,19 @@ def test_a_bad_value_names_the_key_and_the_reason(data: object, key: str, reason
 def test_a_long_window_with_a_long_enough_horizon_is_fine() -> None:
     config = parse_rules_config({"horizon_months": 36, "repeated_agreements": {"window_months": 36}})
     assert config.params["repeated_agreements"].window_months == 36  # type: ignore[attr-defined]
+
+
+def test_docs_describe_every_rule_and_every_parameter_with_its_default() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "rules.md").read_text()
+    for name, value in RulesConfig().to_mapping().items():
+        if isinstance(value, dict):
+            assert f"## {name}" in docs, name
+            section = docs.split(f"## {name}")[1].split("\n## ")[0]
+            assert f'"rule": "{name}"' in section, f"{name}: no example alert"
+            for parameter, default in value.items():
+                if parameter in ("enabled", "severity"):
+                    continue
+                shown = ", ".join(default) if isinstance(default, list) else str(default).lower()
+                assert f"| `{parameter}` | {shown} |" in section, f"{name}.{parameter}"
+        else:
+            assert f"`{name}`" in docs, name
