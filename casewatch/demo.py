@@ -14,10 +14,12 @@ import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, TopicPartition
 
 from agents.replay import replay
+from casewatch.config_file import load_rules
 from casewatch.local_kafka import LocalKafka
 from casewatch.settings import Settings
 from casewatch.storage import connect, list_alerts
@@ -50,7 +52,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         print(f"Worker started (pid {worker.pid}); metrics at http://127.0.0.1:{settings.metrics_port}/metrics")
 
         events = simulate(SimulationSpec(children=options.children, seed=options.seed))
-        expected = replay(events, settings.rules).alerts
+        # As of today, as the worker's clock will judge the time-driven rules.
+        expected = replay(events, load_rules(settings), as_of=datetime.now(UTC).date()).alerts
         alerts = _AlertTail(settings)
         started = time.monotonic()
         with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
@@ -144,22 +147,18 @@ class _AlertTail:
 
 
 def _one_line(alert: Alert) -> str:
-    facts = alert.facts
-    return (
-        f"ALERT {alert.severity:<6} {alert.rule}  child {alert.child_id}  team {alert.team}: "
-        f"referred {facts.get('referral_date')}, {facts.get('days_between')} days after agreement "
-        f"{facts.get('agreement_id')} (reviewed: {'yes' if facts.get('agreement_reviewed') else 'no'}, "
-        f"closed with it: {'yes' if facts.get('accompanied_closure') else 'no'})"
-    )
+    subject = f"child {alert.child_id}" if alert.child_id else "team"
+    what = alert.explanation.split(". ")[0]  # the first sentence says what happened; the rest, why it matters
+    return f"ALERT {alert.severity:<6} {alert.rule}  {subject}  team {alert.team}: {what}"
 
 
 def _summary(expected: dict[str, Alert], live: dict[str, Alert], stored: set[str], events: int, seconds: float) -> None:
     print("\nSummary")
-    print(f"{'rule':<30} {'severity':<9} {'live':>6} {'replay':>7}")
+    print(f"{'rule':<38} {'severity':<9} {'live':>6} {'replay':>7}")
     live_counts = Counter((a.rule, a.severity) for a in live.values())
     replay_counts = Counter((a.rule, a.severity) for a in expected.values())
     for rule, severity in sorted(set(live_counts) | set(replay_counts)):
         key = (rule, severity)
-        print(f"{rule:<30} {severity:<9} {live_counts[key]:>6} {replay_counts[key]:>7}")
-    print(f"{'stored in the database':<40} {len(stored):>6}")
-    print(f"{'events':<40} {events:>6}  in {seconds:.1f}s")
+        print(f"{rule:<38} {severity:<9} {live_counts[key]:>6} {replay_counts[key]:>7}")
+    print(f"{'stored in the database':<48} {len(stored):>6}")
+    print(f"{'events':<48} {events:>6}  in {seconds:.1f}s")

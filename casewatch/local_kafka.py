@@ -121,7 +121,8 @@ class LocalKafka:
                 f"-Dlog4j.configuration=file:{self.data_dir / 'log4j.properties'}", "-cp", classpath]  # fmt: skip
         store = self.data_dir / "store"
         if not (store / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            # A leading "-" would be read as an option by the storage tool (1 run in 64 failed).
+            cluster_id = "k" + base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")[1:]
             formatted = subprocess.run(
                 [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
                 capture_output=True,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 
-from agents.rules.base import Deadline, Finding, RuleParams, TimeRule, codes, setting
+from agents.rules.base import Deadline, Finding, RuleParams, TimeRule, setting
 from agents.state import AgreementRecord, ChildState
 from schemas.alerts import Severity
 

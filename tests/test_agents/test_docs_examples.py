@@ -19,7 +19,8 @@ EXAMPLES = {
     "agreement_breach_without_followup": ([agreement("2024-01-10"), agreement("2024-03-01", "breached")], "2024-03-20"),
     "repeated_agreements": ([agreement("2024-01-01", agreement="wa1"), agreement("2024-04-01", agreement="wa2"),
                              agreement("2024-09-01", agreement="wa3")], None),
-    "sexual_abuse_indicator_not_recorded": ([referral("2024-01-02", "19C"), assessment("2024-01-20", "16A", "3A")], None),
+    "sexual_abuse_indicator_not_recorded": (
+        [referral("2024-01-02", "19C"), assessment("2024-01-20", "16A", "3A")], None),
     "plan_not_smart": ([plan("2024-01-10", outcomes=[outcome("o1", owner=False), outcome("o2", target=None),
                                                      outcome("o3")])], None),
     "child_views_not_recorded": ([assessment("2024-01-20", "16A", views=False)], None),
