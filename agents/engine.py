@@ -40,7 +40,7 @@ from schemas.events import (
 TEAM_TRIGGERS = frozenset({"referral", "agreement"})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # a value (not frozen: one is built per event)
 class Outcome:
     """What one event or tick did: the updated state, alerts new or changed, facts for the teams."""
 
@@ -74,7 +74,7 @@ def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
         if found:
             alerts += _emit(state.emitted, rule, params, child_id, child_id, found, config)
     if kind in config.time_triggers:
-        state.due = next_due(state, child_id, config)
+        state.due = _earliest(state.due, next_due(state, child_id, config, kind))
     facts: tuple[TeamFact, ...] = ()
     if kind in TEAM_TRIGGERS:
         team = config.of(TEAM_RULE)
@@ -94,14 +94,26 @@ def tick(state: ChildState, child_id: str, now: datetime, config: RulesConfig) -
     return Outcome(state, alerts)
 
 
-def next_due(state: ChildState, child_id: str, config: RulesConfig) -> date | None:
-    """The first day a time-driven rule could raise something not raised yet."""
+def next_due(state: ChildState, child_id: str, config: RulesConfig, kind: str | None = None) -> date | None:
+    """The first day a time-driven rule could raise something not raised yet.
+
+    With `kind`, only the rules an event of that type can affect are asked: the others'
+    deadlines have not moved. `apply` keeps the earlier of that and the day it had, which
+    may be a deadline the event settled; a tick on that day then finds nothing and asks
+    every rule. Too early costs a tick; too late would cost an alert.
+    """
     due = None
     for rule, params in config.time_rules:
+        if kind is not None and kind not in rule.triggers:
+            continue
         for deadline in rule.deadlines(state, params):
             if (due is None or deadline.due < due) and alert_id(rule.id, child_id, *deadline.keys) not in state.emitted:
                 due = deadline.due
     return due
+
+
+def _earliest(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def fold(state: ChildState, event: CaseEvent) -> None:

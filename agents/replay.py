@@ -82,7 +82,8 @@ def replay(events: Iterable[CaseEvent], config: RulesConfig, *, as_of: date | No
             continue
         result.events += 1
         result.now = day
-        run_clock(day)
+        if clock and clock[0][0] <= day:
+            run_clock(day)
         child_id = event.child_id
         state = result.states.get(child_id)
         if state is None:

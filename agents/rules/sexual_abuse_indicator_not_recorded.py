@@ -45,13 +45,13 @@ class Params(RuleParams):
 
 
 def evaluate(state: ChildState, event: CaseEvent, params: Params) -> list[Finding]:
+    window = timedelta(days=params.window_days)
+    span = _span(state, event, window, params)
+    if span is None:
+        return []
     concerns = [(k, c) for k, c in state.concerns.items() if c.codes & params.concern_codes]
     plans = [p for p in state.plans.values() if p.categories & params.plan_categories]
     if not concerns and not plans:
-        return []
-    window = timedelta(days=params.window_days)
-    span = _span(state, event, window)
-    if span is None:
         return []
     findings = []
     for assessment_id, assessment in sorted(state.assessments.items()):
@@ -89,16 +89,18 @@ def evaluate(state: ChildState, event: CaseEvent, params: Params) -> list[Findin
     return findings
 
 
-def _span(state: ChildState, event: CaseEvent, window: timedelta) -> tuple[date, date] | None:
-    """The assessment days whose finding this event can change."""
+def _span(state: ChildState, event: CaseEvent, window: timedelta, params: Params) -> tuple[date, date] | None:
+    """The assessment days whose finding this event can change (None: none can)."""
     if isinstance(event, Assessment):
-        day = state.assessments[event.assessment_id].day
-        return day, day
+        assessment = state.assessments[event.assessment_id]
+        if not assessment.factors or assessment.factors & params.recorded_factors:
+            return None
+        return assessment.day, assessment.day
     if isinstance(event, Contact | Referral):
-        return (event.day, event.day + window) if event.concerns else None
+        return (event.day, event.day + window) if params.concern_codes.intersection(event.concerns) else None
     if isinstance(event, Plan):
         plan = state.plans[event.plan_id]
-        return plan.first - window, plan.last + window
+        return (plan.first - window, plan.last + window) if plan.categories & params.plan_categories else None
     return None
 
 
