@@ -19,6 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from agents.replay import replay
 from casewatch.local_kafka import LocalKafka
+from casewatch.metrics import scrape
 from casewatch.settings import Settings
 from casewatch.storage import connect, list_alerts
 from schemas.alerts import Alert
@@ -70,12 +71,13 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                     print(_one_line(alert), flush=True)
                 seen[alert.alert_id] = alert
             stored = {a.alert_id for a in list_alerts(engine=engine, limit=1_000_000)}
-            if set(expected) <= stored:
+            if set(expected) <= stored and _dead_lettered(settings) >= len(BAD_MESSAGES):
                 break
         alerts.close()
         elapsed = time.monotonic() - started
         missing = set(expected) - stored
         _summary(expected, seen, stored, len(events), elapsed)
+        print(f"{'dead-lettered (see ' + settings.topics.dead_letter + ')':<40} {_dead_lettered(settings):>6.0f}")
         if missing:
             print(f"\nFAILED: {len(missing)} expected alerts were not stored within {options.timeout:.0f}s")
             return 1
@@ -141,6 +143,14 @@ class _AlertTail:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def _dead_lettered(settings: Settings) -> float:
+    """The worker's own count of dead-lettered messages, read from its metrics endpoint."""
+    try:
+        return scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_events_dead_lettered_total")
+    except OSError:
+        return 0.0  # the worker is not serving metrics yet
 
 
 def _one_line(alert: Alert) -> str:
