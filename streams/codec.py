@@ -26,9 +26,14 @@ class Rejection:
 
 
 def decode_event(
-    raw: bytes | None, *, key: bytes | None = None, topic: str | None = None, topics: Topics | None = None
+    raw: bytes | None,
+    *,
+    key: bytes | None = None,
+    topic: str | None = None,
+    partition: int | None = None,
+    topics: Topics | None = None,
 ) -> CaseEvent | Rejection:
-    """Validate one message; its key, and the topic it came on, are checked when given."""
+    """Validate one message; its key, topic and partition are checked when given."""
     if raw is None:
         return Rejection("empty", "the message has no value")
     try:
@@ -48,6 +53,12 @@ def decode_event(
         return Rejection("wrong_topic", f"a {event.event_type} event does not belong on {topic}")
     if key is not None and key != event.child_id.encode():
         return Rejection("key_mismatch", "the message key is not the event's child_id")
+    if partition is not None and topics is not None and partition != topics.partition_for(event.child_id):
+        return Rejection(
+            "wrong_partition",
+            f"on partition {partition}, but its child_id belongs on {topics.partition_for(event.child_id)}: "
+            "publish with the murmur2 partitioner (the Java client's default)",
+        )
     return event
 
 

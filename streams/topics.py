@@ -7,6 +7,8 @@ the same partition of the per-child state table.
 
 from dataclasses import dataclass
 
+from kafka.partitioner.default import murmur2
+
 DAY_MS = 24 * 60 * 60 * 1000
 # Input topics are kept beyond the longest rule window, so a new worker or a rebuilt
 # table can be replayed from them.
@@ -65,6 +67,12 @@ class Topics:
     @property
     def dead_letter(self) -> str:
         return f"{self.prefix}.dead-letter"
+
+    def partition_for(self, child_id: str) -> int:
+        """The partition of a child: murmur2 of the key, as the Java client, kafka-python and
+        aiokafka compute it. Every producer must use it (librdkafka: partitioner=murmur2_random),
+        or a child's events and state would be split across workers."""
+        return int(murmur2(child_id.encode()) & 0x7FFFFFFF) % self.partitions
 
     def carries(self, topic: str, event_type: str) -> bool:
         """Whether `event_type` belongs on `topic` (an event on the wrong topic is refused)."""

@@ -106,3 +106,13 @@ def test_state_survives_a_worker_restart_through_the_changelog(deployment: Deplo
         assert worker.metric("casewatch_events_consumed_total") == 1  # the agreement was not re-read
     stored = list_alerts(engine=connect(deployment.settings.database_url))
     assert [a.facts["agreement_id"] for a in stored] == ["wa-1"]
+
+
+def test_partition_for_matches_the_partition_kafka_python_picks(deployment: Deployment) -> None:
+    topics = deployment.settings.topics
+    children = [f"C{i}" for i in range(40)]
+    publish(deployment, *[REFERRAL.model_copy(update={"child_id": c, "event_id": f"r-{c}"}) for c in children])
+    records = read_topic(
+        str(deployment.settings.bootstrap_servers), topics.for_event_type("referral"), topics.partitions
+    )
+    assert {r.key.decode(): r.partition for r in records} == {c: topics.partition_for(c) for c in children}

@@ -38,6 +38,15 @@ def test_rejections_have_a_code(raw: bytes | None, key: bytes | None, topic: str
     assert result.reason
 
 
+def test_an_event_on_another_partition_than_its_child_hashes_to_is_refused() -> None:
+    home = TOPICS.partition_for("C1")
+    assert isinstance(decode_event(GOOD, partition=home, topics=TOPICS), Referral)
+    result = decode_event(GOOD, partition=(home + 1) % 3, topics=TOPICS)
+    assert isinstance(result, Rejection)
+    assert result.code == "wrong_partition"
+    assert "murmur2" in result.reason
+
+
 def test_reasons_never_echo_the_values_sent() -> None:
     raw = json.dumps(json.loads(GOOD) | {"child_id": "Jane Smith", "name": "Jane Smith"}).encode()
     result = decode_event(raw)
