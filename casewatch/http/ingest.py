@@ -9,7 +9,6 @@ stable, and the engine ignores an event it has already applied.
 import collections
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -50,32 +49,13 @@ class BatchResult(BaseModel):
     results: list[EventResult]
 
 
-@dataclass(frozen=True)
-class IngestMetrics:
-    events: Counter
-    rejected: Counter
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> "IngestMetrics":
-        return cls(
-            events=Counter(
-                "casewatch_http_events_total", "Events received over HTTP and published, by status.",
-                ["status"], registry=registry,
-            ),
-            rejected=Counter(
-                "casewatch_http_events_rejected_total", "Events received over HTTP and dead-lettered, by reason code.",
-                ["reason"], registry=registry,
-            ),
-        )  # fmt: skip
-
-
 class EventsEndpoint:
     def __init__(
-        self, *, topics: Topics, publisher: AsyncPublisher, metrics: IngestMetrics, max_body_bytes: int
+        self, *, topics: Topics, publisher: AsyncPublisher, events_counter: Counter, max_body_bytes: int
     ) -> None:
         self.topics = topics
         self.publisher = publisher
-        self.metrics = metrics
+        self.events_counter = events_counter
         self.max_body_bytes = max_body_bytes
 
     async def post(self, request: web.Request) -> web.Response:
@@ -116,13 +96,12 @@ class EventsEndpoint:
     def _result(self, batch_id: str, verdicts: list[Verdict]) -> BatchResult:
         results = []
         for verdict in verdicts:
-            self.metrics.events.labels(status=verdict.status).inc()
             code = reason = None
             if isinstance(verdict.result, Rejection):
-                self.metrics.rejected.labels(reason=verdict.result.code).inc()
                 code, reason = verdict.result.code, verdict.result.reason
             elif verdict.duplicate_of is not None:
                 reason = f"event_id already accepted at index {verdict.duplicate_of} of this batch"
+            self.events_counter.labels(status=verdict.status, reason=code or "").inc()
             results.append(
                 EventResult(
                     index=verdict.index, event_id=verdict.event_id, status=verdict.status, code=code, reason=reason
@@ -165,7 +144,12 @@ def install(app: web.Application, settings: Settings, registry: CollectorRegistr
     endpoint = EventsEndpoint(
         topics=settings.topics,
         publisher=publisher,
-        metrics=IngestMetrics.create(registry),
+        events_counter=Counter(
+            "casewatch_http_events_total",
+            "Events received over HTTP and answered for once on Kafka, by status (and reason code when rejected).",
+            ["status", "reason"],
+            registry=registry,
+        ),
         max_body_bytes=settings.max_body_bytes,
     )
     app.router.add_post(PATH, endpoint.post)

@@ -6,6 +6,9 @@ The ingest path against the real broker is in tests/integration/test_http_ingest
 import asyncio
 import hmac
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -138,3 +141,13 @@ def test_max_body_bytes_setting() -> None:
     assert Settings.from_env({"CASEWATCH_MAX_BODY_BYTES": "2048"}).max_body_bytes == 2048
     with pytest.raises(SettingsError, match="CASEWATCH_MAX_BODY_BYTES must be at least 1"):
         Settings.from_env({"CASEWATCH_MAX_BODY_BYTES": "0"})
+
+
+def test_casewatch_serve_without_tokens_exits_with_a_clear_message() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWATCH_", "KAFKA_"))}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9"
+    done = subprocess.run(
+        [sys.executable, "-m", "casewatch", "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "CASEWATCH_API_TOKENS is not set" in done.stderr
