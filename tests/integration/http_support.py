@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from casewatch.local_kafka import free_port
-from tests.integration.support import Deployment, stop_process, sum_samples, wait_until
+from tests.integration.support import Deployment, wait_until
 
 TOKEN = "test-token-0123456789abcdef"  # the one token the servers started here accept
 
@@ -59,9 +61,16 @@ class Api:
         return self.request("POST", "/v1/events", body, headers=headers, **options)
 
     def metric(self, name: str, **labels: str) -> float:
+        """The value of the sample `name` with exactly `labels` (metrics need the token too)."""
         answer = self.request("GET", "/metrics")
         assert answer.status == 200, answer
-        return sum_samples(answer.body.decode(), name, **labels)
+        values = [
+            sample.value
+            for family in text_string_to_metric_families(answer.body.decode())
+            for sample in family.samples
+            if sample.name == name and sample.labels == labels
+        ]
+        return values[0] if values else 0.0
 
 
 @contextmanager
@@ -97,4 +106,9 @@ def running_server(
         wait_until(ready, 60, describe)
         yield api
     finally:
-        stop_process(process, timeout=30)
+        process.terminate()  # SIGTERM: the server finishes in-flight batches and stops its producer
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -92,36 +92,26 @@ class WorkerProcess:
         """Sum of the samples of `name` whose labels include `labels`."""
         url = f"http://127.0.0.1:{self.deployment.settings.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
-            return sum_samples(response.read().decode(), name, **labels)
+            text = response.read().decode()
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
-        if self.process is not None:
-            stop_process(self.process, sig, timeout)
-
-
-def stop_process(process: "subprocess.Popen[bytes]", sig: int = signal.SIGTERM, timeout: float = 60) -> None:
-    """Signal a process we started and wait for it; kill it if it does not stop within `timeout` s."""
-    if process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def sum_samples(text: str, name: str, **labels: str) -> float:
-    """Sum of the samples of `name` in Prometheus text whose labels include `labels`."""
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @contextmanager
