@@ -1,4 +1,4 @@
-"""The `casewatch` command: demo, worker, ingest, alerts, simulate, broker, topics, serve."""
+"""The `casewatch` command: demo, worker, ingest, alerts, simulate, broker, topics."""
 
 import argparse
 import json
