@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
 
     topics = command("topics", "Create casewatch's topics (idempotent) and list them.")
     topics.set_defaults(run=_topics)
+
+    serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -195,6 +198,12 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
         mark = "created" if spec.name in created else "exists"
         print(f"{spec.name:<32} {spec.partitions:>3} partitions  {mark:<8} {spec.purpose}")
     return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.http.app import serve
+
+    return serve(settings)
 
 
 def _require_bootstrap(settings: Settings) -> str:

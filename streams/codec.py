@@ -16,6 +16,8 @@ from schemas.alerts import Alert
 from schemas.events import EVENT_TYPE_NAMES, CaseEvent, parse_event
 from streams.topics import Topics
 
+JSONValue = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -36,10 +38,25 @@ def decode_event(
     """Validate one message; its key, topic and partition are checked when given."""
     if raw is None:
         return Rejection("empty", "the message has no value")
+    document = parse_json(raw)
+    if isinstance(document, Rejection):
+        return document
+    return validate_event(document, key=key, topic=topic, topics=topics)
+
+
+def parse_json(raw: bytes) -> JSONValue | Rejection:
+    """Any JSON value, or why the bytes are not JSON; never raises, whatever the bytes."""
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document: JSONValue = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # ValueError covers bad UTF-8 and over-long integers
         return Rejection("invalid_json", f"not valid JSON: {_json_error(error)}")
+    return document
+
+
+def validate_event(
+    document: JSONValue, *, key: bytes | None = None, topic: str | None = None, topics: Topics | None = None
+) -> CaseEvent | Rejection:
+    """Validate one already-parsed JSON value, such as an element of an HTTP batch."""
     if not isinstance(document, dict):
         return Rejection("invalid_json", "not a JSON object")
     kind = document.get("event_type")
@@ -77,7 +94,11 @@ _UNION_TAGS = EVENT_TYPE_NAMES
 def _json_error(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at line {error.lineno} column {error.colno}"
-    return "not UTF-8"
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return "a number too long to read"
 
 
 def _code_or_type(value: Any) -> str:
