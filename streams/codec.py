@@ -41,7 +41,7 @@ def decode_event(
     document = parse_json(raw)
     if isinstance(document, Rejection):
         return document
-    return validate_event(document, key=key, topic=topic, topics=topics)
+    return validate_event(document, key=key, topic=topic, partition=partition, topics=topics)
 
 
 def parse_json(raw: bytes) -> JSONValue | Rejection:
@@ -54,7 +54,12 @@ def parse_json(raw: bytes) -> JSONValue | Rejection:
 
 
 def validate_event(
-    document: JSONValue, *, key: bytes | None = None, topic: str | None = None, topics: Topics | None = None
+    document: JSONValue,
+    *,
+    key: bytes | None = None,
+    topic: str | None = None,
+    partition: int | None = None,
+    topics: Topics | None = None,
 ) -> CaseEvent | Rejection:
     """Validate one already-parsed JSON value, such as an element of an HTTP batch."""
     if not isinstance(document, dict):

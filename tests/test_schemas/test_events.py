@@ -63,3 +63,11 @@ def test_agreement_review_due_cannot_precede_the_agreement() -> None:
 def test_plan_categories_are_cin_codes() -> None:
     with pytest.raises(ValidationError, match="unknown category of abuse"):
         Plan.model_validate(BASE | {"plan_id": "p", "plan_type": "cp", "action": "started", "categories": ["XXX"]})
+
+
+@pytest.mark.parametrize("field", ["referral_source", "primary_need"])
+def test_a_name_typed_into_a_code_field_is_not_echoed(field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_event(BASE | {"event_type": "referral", field: "Jane Smith"})
+    assert "Jane" not in str(caught.value.errors(include_input=False))
+    assert "(not a code)" in str(caught.value)
