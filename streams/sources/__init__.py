@@ -5,7 +5,7 @@ and runs the matching adapter; `casewatch ingest` and `casewatch replay` both re
 through it, so they validate the same way.
 """
 
-import zipfile
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -31,18 +31,26 @@ def detect_format(path: Path) -> Format | None:
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"PK\x03\x04"):
-        return "annex-a" if zipfile.is_zipfile(path) else None
+    if head.startswith(b"PK\x03\x04"):  # a zip: xlsx is the only zip casewatch reads
+        return "annex-a"
     if text.startswith(b"<"):
         return "cin-census"
-    if text.startswith(b"{"):
+    first_line = text.split(b"\n", 1)[0]
+    if _json_object(first_line):
         return "jsonl"
-    first_line = text.split(b"\n", 1)[0].decode("utf-8", "replace").lower()
-    if "agreement_id" in first_line and "," in first_line:
+    header = first_line.decode("utf-8", "replace").lower()
+    if "agreement_id" in header and "," in header:
         return "agreements-csv"
     # Nothing recognisable inside (an empty or damaged file): the name decides, and the
     # adapter then says precisely what is wrong with it.
     return _BY_SUFFIX.get(path.suffix.lower())
+
+
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return False
 
 
 def read_source(path: Path, options: SourceOptions, *, format: Format | None = None) -> Iterator[Item]:

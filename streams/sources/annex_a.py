@@ -189,7 +189,11 @@ class _Record:
         self.child = child_id(value, "Child Unique ID")
         raw_team = row.get(TEAM)
         text = str(raw_team).strip() if raw_team is not None else ""
-        self.team = team(text, "Allocated Team") if text.lower() not in _MISSING else sheet.options.team_for(None)
+        self.team = (
+            team(text, "Allocated Team")
+            if text.lower() not in _MISSING
+            else sheet.options.team_for(sheet.options.authority)
+        )
 
     def day(
         self, row: Row, column: str, *, required: bool = False, after: tuple[date | None, str] = (None, "")

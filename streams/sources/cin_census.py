@@ -78,7 +78,7 @@ def read_cin_census(path: Path, options: SourceOptions) -> Iterator[Item]:
         line, column = error.position
         yield SourceRejection(
             name, f"line {line} column {column}", None, "malformed_xml",
-            f"the XML is not well-formed ({error.msg.split(':')[0]}); nothing after this point was read",
+            f"the XML is not well-formed ({str(error).split(':')[0]}); nothing after this point was read",
         )  # fmt: skip
     except OSError as error:
         yield SourceRejection(name, "/", None, "unreadable", f"cannot read the file ({type(error).__name__})")

@@ -196,11 +196,12 @@ def team(value: object, field: str) -> str:
 
 
 def _identifier(adapter: TypeAdapter[str], value: object, field: str, reason: str) -> str:
-    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    if not text:
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise Invalid(field, "missing", "is required but empty or absent")
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise Invalid(field, "invalid_id", reason)
     try:
-        return adapter.validate_python(text)
+        return adapter.validate_python(str(value).strip())
     except ValidationError:
         raise Invalid(field, "invalid_id", reason) from None
 
