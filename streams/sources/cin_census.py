@@ -287,12 +287,18 @@ class _Episode:
         yield build(Section47Enquiry, **self._base("section47", start), enquiry_id=self._id("s47", start),
                     icpc_date=icpc)  # fmt: skip
 
+    def _span(self, element: Element, start_field: str, end_field: str) -> tuple[date, date | None]:
+        """A plan's start and end, both within the episode, the end not before the start."""
+        start = parse_date(_text(element, start_field), start_field)
+        assert start is not None
+        self._within(start, start_field)
+        end = parse_date(_text(element, end_field), end_field, required=False)
+        in_order(start, end, end_field, "the plan start date")
+        self._within(end, end_field)
+        return start, end
+
     def _cp_plan(self, element: Element) -> Iterator[CaseEvent]:
-        start = parse_date(_text(element, "CPPstartDate"), "CPPstartDate")
-        self._within(start, "CPPstartDate")
-        end = parse_date(_text(element, "CPPendDate"), "CPPendDate", required=False)
-        in_order(start, end, "CPPendDate", "the plan start date")
-        self._within(end, "CPPendDate")
+        start, end = self._span(element, "CPPstartDate", "CPPendDate")
         # Both categories, so a plan whose latest category became SAB says so from its start.
         categories = sorted({
             str(self._code(element, field, ABUSE_CATEGORIES, "category of abuse", required=True))
@@ -304,16 +310,10 @@ class _Episode:
             in_order(start, day, "Reviews/CPPreviewDate", "the plan start date")
             not_after(day, end or self.end, "Reviews/CPPreviewDate", "the plan end date" if end else self.end_name)
             reviews.append(day)
-        assert start is not None
         yield from self._plan("cp", start, end, reviews, categories)
 
     def _cin_plan(self, element: Element) -> Iterator[CaseEvent]:
-        start = parse_date(_text(element, "CINPlanStartDate"), "CINPlanStartDate")
-        self._within(start, "CINPlanStartDate")
-        end = parse_date(_text(element, "CINPlanEndDate"), "CINPlanEndDate", required=False)
-        in_order(start, end, "CINPlanEndDate", "the plan start date")
-        self._within(end, "CINPlanEndDate")
-        assert start is not None
+        start, end = self._span(element, "CINPlanStartDate", "CINPlanEndDate")
         yield from self._plan("cin", start, end, [], [])
 
     def _plan(

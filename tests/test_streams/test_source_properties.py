@@ -52,6 +52,13 @@ noise = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
 junk_bytes = st.binary(min_size=1, max_size=8)
 
 
+def read_records(suffix: str, data: bytes, *whole_file: str) -> tuple[list[Item], list[SourceRejection]] | None:
+    """Items and rejections, or None when the file as a whole was refused (with one of `whole_file`'s codes)."""
+    items = read_all(suffix, data)
+    rejections = [i for i in items if isinstance(i, SourceRejection)]
+    return None if any(r.code in whole_file for r in rejections) else (items, rejections)
+
+
 def read_all(suffix: str, data: bytes) -> list[Item]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"source{suffix}"
@@ -106,25 +113,20 @@ def json_spans(text: str) -> list[tuple[int, int]]:
 @BOUNDED
 @given(mutated(CENSUS, xml_spans))
 def test_cin_census_every_episode_is_accounted_for(data: bytes) -> None:
-    items = read_all(".xml", data)
-    rejections = [i for i in items if isinstance(i, SourceRejection)]
-    if any(r.code in ("malformed_xml", "unsafe_xml", "not_cin_census") for r in rejections):
+    read = read_records(".xml", data, "malformed_xml", "unsafe_xml", "not_cin_census")
+    if read is None:
         return  # the file as a whole was refused, with its reason: the records in it were not reached
+    items, rejections = read
     root = ET.fromstring(data)  # the adapter found it well-formed: so does the standard parser
-    referrals = sum(isinstance(i, Referral) for i in items)
-    accounted = 0
+    episodes = refused = 0
     for c, kid in enumerate(root.findall("Children/Child"), start=1):
         where = f"/Message/Children/Child[{c}]"
         if any(r.position == f"{where}/ChildIdentifiers/LAchildID" for r in rejections):
             continue  # the child was refused whole, with its reason
         for e, _ in enumerate(kid.findall("CINdetails"), start=1):
-            episode_at = f"{where}/CINdetails[{e}]"
-            accounted += any(_refuses_referral(r, episode_at) for r in rejections)
-    assert referrals + accounted == sum(
-        len(kid.findall("CINdetails"))
-        for c, kid in enumerate(root.findall("Children/Child"), start=1)
-        if not any(r.position == f"/Message/Children/Child[{c}]/ChildIdentifiers/LAchildID" for r in rejections)
-    )
+            episodes += 1
+            refused += any(_refuses_referral(r, f"{where}/CINdetails[{e}]") for r in rejections)
+    assert sum(isinstance(i, Referral) for i in items) + refused == episodes
 
 
 def _refuses_referral(rejection: SourceRejection, episode_at: str) -> bool:
@@ -139,10 +141,10 @@ def _refuses_referral(rejection: SourceRejection, episode_at: str) -> bool:
 @BOUNDED
 @given(mutated(AGREEMENTS, csv_spans))
 def test_agreements_csv_every_row_is_accounted_for(data: bytes) -> None:
-    items = read_all(".csv", data)
-    rejections = [i for i in items if isinstance(i, SourceRejection)]
-    if any(r.code in ("missing_column", "unreadable", "unknown_format") for r in rejections):
+    read = read_records(".csv", data, "missing_column", "unreadable", "unknown_format")
+    if read is None:
         return
+    items, rejections = read
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))[1:]
     filled = sum(1 for row in rows if any(cell.strip() for cell in row))
     made = sum(isinstance(i, WrittenAgreement) and i.action == "made" for i in items)
