@@ -138,8 +138,7 @@ def _header(header: Element | None, file: str, options: SourceOptions) -> _Censu
     lea = _text(header, "Source/LEA")
     lea = lea if lea and _LEA.match(lea) else None
     reference = _optional_date(header, "CollectionDetails/ReferenceDate")
-    year_text = _text(header, "CollectionDetails/Year")
-    year = int(year_text) if year_text and year_text.isdigit() else (reference.year if reference else None)
+    year = _year(_text(header, "CollectionDetails/Year")) or (reference.year if reference else None)
     limit, limit_name = options.today, "today"
     if reference is not None and reference <= options.today:
         limit, limit_name = reference, "the census reference date"
@@ -157,8 +156,12 @@ def _header_problems(header: Element, file: str) -> Iterator[SourceRejection]:
     except Invalid as problem:
         yield problem.at(file, f"{where}/CollectionDetails/ReferenceDate")
     year = _text(header, "CollectionDetails/Year")
-    if year is not None and not (year.isdigit() and len(year) == 4):
+    if year is not None and _year(year) is None:
         yield SourceRejection(file, f"{where}/CollectionDetails/Year", "Year", "invalid_value", "is not a year")
+
+
+def _year(text: str | None) -> int | None:
+    return int(text) if text and len(text) == 4 and text.isascii() and text.isdigit() else None
 
 
 def _optional_date(element: Element | None, path: str) -> date | None:
@@ -179,31 +182,39 @@ def _child(child: Element, where: str, census: _Census) -> Iterator[Item]:
     if not episodes:
         yield SourceRejection(census.file, where, "CINdetails", "missing", "the child has no CINdetails episode")
     for index, details in enumerate(episodes, start=1):
-        yield from _Episode(details, f"{where}/CINdetails[{index}]", child_key, census).items()
+        yield from _episode(details, f"{where}/CINdetails[{index}]", child_key, census)
+
+
+def _episode(details: Element, where: str, child: str, census: _Census) -> Iterator[Item]:
+    """An episode's records, or one rejection when its referral, which anchors them all, cannot stand."""
+    try:
+        referral = parse_date(_text(details, "CINreferralDate"), "CINreferralDate")
+        assert referral is not None
+        not_after(referral, census.limit, "CINreferralDate", census.limit_name)
+        closure = parse_date(_text(details, "CINclosureDate"), "CINclosureDate", required=False)
+        in_order(referral, closure, "CINclosureDate", "the referral date (CINreferralDate)")
+    except Invalid as problem:
+        problem.reason += ": the whole episode is skipped"
+        yield problem.at(census.file, f"{where}/{problem.field}")
+        return
+    yield from _Episode(details, where, child, census, referral, closure).items()
 
 
 class _Episode:
     """One CINdetails: its referral date is its identity, its dates bound its records'."""
 
-    def __init__(self, details: Element, where: str, child: str, census: _Census) -> None:
+    def __init__(
+        self, details: Element, where: str, child: str, census: _Census, referral: date, closure: date | None
+    ) -> None:
         self.details, self.where, self.child, self.census = details, where, child, census
+        self.referral, self.closure = referral, closure
+        self.end, self.end_name = census.limit, census.limit_name
+        if closure is not None and closure <= census.limit:
+            self.end, self.end_name = closure, "the closure date (CINclosureDate)"
 
     def items(self) -> Iterator[Item]:
-        try:
-            self.referral = parse_date(_text(self.details, "CINreferralDate"), "CINreferralDate")
-            assert self.referral is not None
-            not_after(self.referral, self.census.limit, "CINreferralDate", self.census.limit_name)
-            closure = parse_date(_text(self.details, "CINclosureDate"), "CINclosureDate", required=False)
-            in_order(self.referral, closure, "CINclosureDate", "the referral date (CINreferralDate)")
-        except Invalid as problem:
-            problem.reason += ": the whole episode is skipped"
-            yield problem.at(self.census.file, f"{self.where}/{problem.field}")
-            return
-        self.end, self.end_name = self.census.limit, self.census.limit_name
-        if closure is not None and closure <= self.census.limit:
-            self.end, self.end_name = closure, "the closure date (CINclosureDate)"
         yield from self._record(self.where, self._referral)
-        yield from self._record(self.where, lambda: self._closure(closure))
+        yield from self._record(self.where, self._closure)
         for tag, read in (("Assessments", self._assessment), ("Section47", self._section47),
                           ("ChildProtectionPlans", self._cp_plan), ("CINPlanDates", self._cin_plan)):  # fmt: skip
             for index, element in enumerate(self.details.findall(tag), start=1):
@@ -213,7 +224,6 @@ class _Episode:
         yield from guarded(self.census.file, where, build_events, field_in_position=True)
 
     def _id(self, kind: str, day: date, *extra: str) -> str:
-        assert self.referral is not None
         return event_id(self.census.authority, self.child, self.referral.isoformat(), kind, day, *extra)
 
     def _base(self, kind: str, day: date, *extra: str) -> dict[str, object]:
@@ -235,17 +245,16 @@ class _Episode:
 
     def _within(self, day: date | None, field: str) -> None:
         """Every record of an episode lies between its referral and its closure (or the bound)."""
-        assert self.referral is not None
         in_order(self.referral, day, field, "the referral date (CINreferralDate)")
         not_after(day, self.end, field, self.end_name)
 
     def _referral(self) -> Iterator[CaseEvent]:
-        assert self.referral is not None
         source = self._code(self.details, "ReferralSource", REFERRAL_SOURCES, "referral source")
         need = self._code(self.details, "PrimaryNeedCode", PRIMARY_NEED_CODES, "primary need")
         yield build(Referral, **self._base("referral", self.referral), referral_source=source, primary_need=need)
 
-    def _closure(self, closure: date | None) -> Iterator[CaseEvent]:
+    def _closure(self) -> Iterator[CaseEvent]:
+        closure = self.closure
         reason = self._code(self.details, "ReasonForClosure", CLOSURE_REASONS, "reason for closure")
         if closure is None:
             if reason is not None:

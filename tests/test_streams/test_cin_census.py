@@ -280,3 +280,13 @@ def test_the_reader_streams_memory_does_not_grow_with_the_file(tmp_path: Path) -
     small, large = peak(200), peak(4000)
     # Twenty times the children (the file is ~4 MB) may not cost more than a fraction of a megabyte.
     assert large - small < 512 * 1024, (small, large)
+
+
+def test_a_bad_header_is_reported_and_the_children_are_still_read(tmp_path: Path) -> None:
+    text = census(child("C1", episode("2023-05-02")), lea="20X").replace("<Year>2024</Year>", "<Year>24</Year>")
+    events, rejections = read(tmp_path, text)
+    assert sorted((r.position, r.code) for r in rejections) == [
+        ("/Message/Header/CollectionDetails/Year", "invalid_value"),
+        ("/Message/Header/Source/LEA", "invalid_id"),
+    ]
+    assert [(e.event_type, e.team) for e in events] == [("referral", "LA")]
