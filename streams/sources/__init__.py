@@ -76,7 +76,8 @@ def _jsonl(path: Path, options: SourceOptions) -> Iterator[Item]:
     """Native events: validated exactly as a live message is (streams.codec)."""
     for line in read_jsonl(path):
         if isinstance(line.result, Rejection):
-            yield SourceRejection(path.name, f"line {line.number}", None, line.result.code, line.result.reason,
+            # The bare line number, as `ingest` has always reported it: events.jsonl:115
+            yield SourceRejection(path.name, str(line.number), None, line.result.code, line.result.reason,
                                   raw=line.raw)  # fmt: skip
         else:
             yield line.result

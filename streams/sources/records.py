@@ -24,7 +24,7 @@ class SourceRejection:
     """A record refused: where it is in its file, which field, and why (never the value)."""
 
     file: str
-    position: str  # an XPath, "row 12", "List 3 row 7" or "line 4"
+    position: str  # an XPath, "row 12", "List 3 row 7", or a JSON line's number "4"
     field: str | None
     code: str  # short label, safe as a metric label and for the summary
     reason: str

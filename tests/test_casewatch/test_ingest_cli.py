@@ -25,6 +25,7 @@ def test_a_dry_run_reads_every_format_and_sums_rejections_by_reason(tmp_path: Pa
     ]
     assert "census.xml:/Message/Children/Child[1]/CINdetails[2]/ReferralSource: rejected (unknown_code)" in done.stderr
     assert "agreements.csv:row 3: rejected (missing)" in done.stderr
+    assert "events.jsonl:1: rejected (unknown_event_type)" in done.stderr
 
 
 def test_a_missing_file_stops_the_run_before_it_starts(tmp_path: Path) -> None:
