@@ -1,4 +1,4 @@
-"""The `casewatch` command: demo, worker, ingest, alerts, simulate, broker, topics."""
+"""The `casewatch` command: demo, worker, ingest, replay, alerts, simulate, broker, topics."""
 
 import argparse
 import json
@@ -10,7 +10,10 @@ from datetime import date
 from pathlib import Path
 
 from casewatch import __version__
+from casewatch.ingest import configure as configure_ingest
+from casewatch.replay_cli import configure as configure_replay
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
+from casewatch.simulate_cli import configure as configure_simulate
 
 DESCRIPTION = """\
 casewatch watches children's social care case events (referrals, assessments, written
@@ -69,10 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
     worker.set_defaults(run=_worker)
 
-    ingest = command("ingest", "Validate JSON-lines event files and publish them to the topics.")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="FILE")
-    ingest.add_argument("--dry-run", action="store_true", help="validate and report, publish nothing")
-    ingest.set_defaults(run=_ingest)
+    configure_ingest(command("ingest", "Validate source files (CIN census, Annex A, agreements CSV, JSON lines) "
+                                       "and publish their events to the topics."))  # fmt: skip
+    configure_replay(
+        command("replay", "Run the rules offline over source files; print alerts and re-referral figures.")
+    )
 
     alerts = command("alerts", "List the alerts stored in the database.")
     alerts.add_argument("--rule", help="only this rule")
@@ -82,13 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("--format", choices=("table", "json"), default="table")
     alerts.set_defaults(run=_alerts)
 
-    simulate = command("simulate", "Write a seeded synthetic stream of case events as JSON lines.")
+    simulate = command("simulate", "Write a seeded synthetic stream of case events (JSON lines, CIN census, CSV).")
     simulate.add_argument("--children", type=_positive, default=200, help="children (default 200)")
     simulate.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     simulate.add_argument("--start", type=date.fromisoformat, default=date(2023, 4, 1), help="first day (ISO)")
     simulate.add_argument("--months", type=_positive, default=24, help="period in months (default 24)")
     simulate.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
-    simulate.set_defaults(run=_simulate)
+    configure_simulate(simulate)
 
     broker = command("broker", "Fetch or run the local Apache Kafka broker used by the demo and tests.")
     broker.add_argument("action", choices=("fetch", "run"), help="fetch the jars, or run a broker until Ctrl-C")
@@ -123,24 +127,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from casewatch.ingest import ingest_files
-    from streams.publish import Publisher
-
-    for path in args.paths:
-        if not path.is_file():
-            print(f"casewatch: no such file: {path}", file=sys.stderr)
-            return 2
-    if args.dry_run:
-        report = ingest_files(args.paths, None)
-    else:
-        servers = _require_bootstrap(settings)
-        with Publisher(servers, settings.topics) as publisher:
-            report = ingest_files(args.paths, publisher)
-    print(report.summary())
-    return 0
-
-
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.storage import connect, list_alerts
 
@@ -159,20 +145,6 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             f"{alert.occurred_at.date().isoformat():<11} {alert.severity:<8} {alert.rule:<28} "
             f"{alert.child_id:<14} {alert.team:<18} {alert.alert_id}"
         )
-    return 0
-
-
-def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.jsonl import write_jsonl
-    from streams.simulate import SimulationSpec, simulate
-
-    events = simulate(SimulationSpec(children=args.children, seed=args.seed, start=args.start, months=args.months))
-    if args.output is None:
-        write_jsonl(events, sys.stdout)
-    else:
-        with open(args.output, "w") as out:
-            count = write_jsonl(events, out)
-        print(f"wrote {count:,} events for {args.children:,} children to {args.output}", file=sys.stderr)
     return 0
 
 
