@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv kafka demo test lint schemas clean
+.PHONY: venv kafka demo test lint schemas clean bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "casewatch needs Python 3.11+")'
@@ -36,3 +36,8 @@ schemas: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .casewatch casewatch.db .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks (not part of `make test`): writes bench-results.json and docs/benchmarks.md.
+# BENCH_ARGS="--events 100000" for a shorter run.
+bench: kafka
+	$(BIN)/python -m benchmarks.run --profile $(BENCH_ARGS)

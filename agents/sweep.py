@@ -17,8 +17,6 @@ from collections.abc import Hashable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka.partitioner.default import murmur2
-
 from agents.rules import TEAM_RULE, RulesConfig
 from agents.rules.team_rereferral_rate_high import rolling
 from agents.state import TeamState
@@ -35,11 +33,6 @@ def encode_tick(now: datetime) -> bytes:
 
 def decode_tick(document: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(document["now"])
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (Java, kafka-python, aiokafka) gives a key."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class Sweep:
@@ -64,7 +57,7 @@ class Sweep:
         self._held: frozenset[Any] = frozenset()
         self._handled: dict[Hashable, int] = {}  # tp -> offset of the next message to handle
         self._floor: dict[Hashable, int] = {}  # tp -> earliest offset, for partitions never handled
-        self._asked: dict[tuple[str, str], tuple[str, float]] = {}  # (kind, key) -> (due, when asked)
+        self._asked: dict[tuple[str, bytes], tuple[str, float]] = {}  # (kind, key) -> (due, when asked)
         self._gauged: set[str] = set()
 
     def handled(self, message: Any) -> None:
@@ -114,15 +107,15 @@ class Sweep:
         payload = encode_tick(now)
         patience = max(60.0, 10 * self.rules.timer_seconds)  # a tick lost in a rebalance is asked again
         asked, sent = {}, 0
-        for key, value in list(table.items()):
+        for key, value in list(table.items()):  # keys are bytes: the child ID, or the team
             due = value.get("due") if isinstance(value, dict) else None
-            if due is None or due > today or partition_of(key.encode(), self.topics.partitions) not in partitions:
+            if due is None or due > today or self.topics.partition_for(key.decode()) not in partitions:
                 continue
             before = self._asked.get((kind, key))
             if before is not None and before[0] == due and time.monotonic() - before[1] < patience:
                 asked[(kind, key)] = before
                 continue
-            await channel.send(key=key.encode(), value=payload)
+            await channel.send(key=key, value=payload)
             asked[(kind, key)] = (due, time.monotonic())
             sent += 1
         self._asked = {k: v for k, v in self._asked.items() if k[0] != kind} | asked
@@ -137,8 +130,9 @@ class Sweep:
             return
         partitions = {tp.partition for tp in team_tps}
         shown = set()
-        for team, value in list(self.teams.items()):
-            if partition_of(team.encode(), self.topics.partitions) not in partitions:
+        for key, value in list(self.teams.items()):
+            team = key.decode()
+            if self.topics.partition_for(team) not in partitions:
                 continue
             figures = rolling(TeamState.from_dict(value), now.date(), params)
             if figures.rereferral_rate is not None:

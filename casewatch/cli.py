@@ -1,4 +1,4 @@
-"""The `casewatch` command: demo, worker, ingest, alerts, simulate, broker, topics."""
+"""The `casewatch` command: demo, worker, ingest, replay, alerts, simulate, broker, topics."""
 
 import argparse
 import json
@@ -10,8 +10,10 @@ from datetime import date
 from pathlib import Path
 
 from casewatch import __version__
+from casewatch.ingest import configure as configure_ingest
+from casewatch.replay_cli import configure as configure_replay
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
-from casewatch.whatif_cli import configure as configure_what_if
+from casewatch.simulate_cli import configure as configure_simulate
 
 DESCRIPTION = """\
 casewatch watches children's social care case events (referrals, assessments, written
@@ -70,10 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
     worker.set_defaults(run=_worker)
 
-    ingest = command("ingest", "Validate JSON-lines event files and publish them to the topics.")
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="FILE")
-    ingest.add_argument("--dry-run", action="store_true", help="validate and report, publish nothing")
-    ingest.set_defaults(run=_ingest)
+    configure_ingest(command("ingest", "Validate source files (CIN census, Annex A, agreements CSV, JSON lines) "
+                                       "and publish their events to the topics."))  # fmt: skip
+    configure_replay(
+        command("replay", "Run the rules offline over source files; print alerts and re-referral figures.")
+    )
 
     alerts = command("alerts", "List the alerts stored in the database.")
     alerts.add_argument("--rule", help="only this rule")
@@ -83,13 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("--format", choices=("table", "json"), default="table")
     alerts.set_defaults(run=_alerts)
 
-    simulate = command("simulate", "Write a seeded synthetic stream of case events as JSON lines.")
+    simulate = command("simulate", "Write a seeded synthetic stream of case events (JSON lines, CIN census, CSV).")
     simulate.add_argument("--children", type=_positive, default=200, help="children (default 200)")
     simulate.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     simulate.add_argument("--start", type=date.fromisoformat, default=date(2023, 4, 1), help="first day (ISO)")
     simulate.add_argument("--months", type=_positive, default=24, help="period in months (default 24)")
     simulate.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
-    simulate.set_defaults(run=_simulate)
+    configure_simulate(simulate)
 
     broker = command("broker", "Fetch or run the local Apache Kafka broker used by the demo and tests.")
     broker.add_argument("action", choices=("fetch", "run"), help="fetch the jars, or run a broker until Ctrl-C")
@@ -99,8 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     topics = command("topics", "Create casewatch's topics (idempotent) and list them.")
     topics.set_defaults(run=_topics)
 
-    configure_what_if(command("what-if", "Replay event files with and without changed rule settings; "
-                                         "count, per rule, the alerts the change adds and removes."))  # fmt: skip
+    serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -124,24 +127,6 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from casewatch.ingest import ingest_files
-    from streams.publish import Publisher
-
-    for path in args.paths:
-        if not path.is_file():
-            print(f"casewatch: no such file: {path}", file=sys.stderr)
-            return 2
-    if args.dry_run:
-        report = ingest_files(args.paths, None)
-    else:
-        servers = _require_bootstrap(settings)
-        with Publisher(servers, settings.topics) as publisher:
-            report = ingest_files(args.paths, publisher)
-    print(report.summary())
-    return 0
-
-
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.storage import connect, list_alerts
 
@@ -160,20 +145,6 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
             f"{alert.occurred_at.date().isoformat():<11} {alert.severity:<8} {alert.rule:<28} "
             f"{alert.child_id:<14} {alert.team:<18} {alert.alert_id}"
         )
-    return 0
-
-
-def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.jsonl import write_jsonl
-    from streams.simulate import SimulationSpec, simulate
-
-    events = simulate(SimulationSpec(children=args.children, seed=args.seed, start=args.start, months=args.months))
-    if args.output is None:
-        write_jsonl(events, sys.stdout)
-    else:
-        with open(args.output, "w") as out:
-            count = write_jsonl(events, out)
-        print(f"wrote {count:,} events for {args.children:,} children to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -199,6 +170,12 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
         mark = "created" if spec.name in created else "exists"
         print(f"{spec.name:<32} {spec.partitions:>3} partitions  {mark:<8} {spec.purpose}")
     return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.http.app import serve
+
+    return serve(settings)
 
 
 def _require_bootstrap(settings: Settings) -> str:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, TopicPartition
@@ -21,6 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 from agents.replay import replay
 from casewatch.config_file import load_rules
 from casewatch.local_kafka import LocalKafka
+from casewatch.metrics import scrape
 from casewatch.settings import Settings
 from casewatch.storage import connect, list_alerts
 from schemas.alerts import Alert
@@ -39,6 +40,12 @@ class DemoOptions:
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
+    if settings.config_path is None:  # a quick clock, so the time-driven rules' alerts show within seconds
+        path = settings.state_dir / "demo-casewatch.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("rules:\n  timer_seconds: 2\n")
+        settings = replace(settings, config_path=path)
+    rules = load_rules(settings)  # the worker checks the same file; a bad one stops the demo here
     with ExitStack() as stack:
         if not settings.bootstrap_servers:
             print("No KAFKA_BOOTSTRAP_SERVERS set: starting a local Apache Kafka broker (KRaft)...", flush=True)
@@ -53,7 +60,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
 
         events = simulate(SimulationSpec(children=options.children, seed=options.seed))
         # As of today, as the worker's clock will judge the time-driven rules.
-        expected = replay(events, load_rules(settings), as_of=datetime.now(UTC).date()).alerts
+        expected = replay(events, rules, as_of=datetime.now(UTC).date()).alerts
         alerts = _AlertTail(settings)
         started = time.monotonic()
         with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
@@ -73,12 +80,13 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                     print(_one_line(alert), flush=True)
                 seen[alert.alert_id] = alert
             stored = {a.alert_id for a in list_alerts(engine=engine, limit=1_000_000)}
-            if set(expected) <= stored:
+            if set(expected) <= stored and _dead_lettered(settings) >= len(BAD_MESSAGES):
                 break
         alerts.close()
         elapsed = time.monotonic() - started
         missing = set(expected) - stored
         _summary(expected, seen, stored, len(events), elapsed)
+        print(f"{'dead-lettered (see ' + settings.topics.dead_letter + ')':<40} {_dead_lettered(settings):>6.0f}")
         if missing:
             print(f"\nFAILED: {len(missing)} expected alerts were not stored within {options.timeout:.0f}s")
             return 1
@@ -103,7 +111,8 @@ class _Worker:
 
     def __enter__(self) -> "_Worker":
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=str(self.settings.bootstrap_servers))
+        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=str(self.settings.bootstrap_servers),
+                   CASEWATCH_CONFIG=str(self.settings.config_path))  # fmt: skip
         with open(self.log, "wb") as out:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "casewatch", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
@@ -144,6 +153,14 @@ class _AlertTail:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def _dead_lettered(settings: Settings) -> float:
+    """The worker's own count of dead-lettered messages, read from its metrics endpoint."""
+    try:
+        return scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_events_dead_lettered_total")
+    except OSError:
+        return 0.0  # the worker is not serving metrics yet
 
 
 def _one_line(alert: Alert) -> str:

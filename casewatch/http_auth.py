@@ -8,6 +8,7 @@ import hmac
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Paths anyone may read: documentation and health, never data.
@@ -23,7 +24,7 @@ def token_matches(presented: str, tokens: Iterable[str]) -> bool:
     return found
 
 
-def bearer_auth(tokens: frozenset[str]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def bearer_auth(tokens: frozenset[str]) -> Middleware:
     """Middleware answering 401 (with WWW-Authenticate) unless a configured token is presented."""
     if not tokens:
         raise ValueError("at least one API token must be configured")

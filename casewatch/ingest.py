@@ -1,15 +1,29 @@
-"""`casewatch ingest`: files of events into the topics, with a report of what was refused."""
+"""`casewatch ingest`: source files into the topics, with a report of what was refused.
 
+The reading loop (`read_events`) is shared with `casewatch replay`, so both see the same
+events and the same rejections from the same files.
+"""
+
+import argparse
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from streams.codec import Rejection
-from streams.jsonl import read_jsonl
-from streams.publish import Publisher
+from casewatch.settings import Settings, SettingsError
+from schemas.events import CaseEvent
+from streams.sources import FORMATS, SourceOptions, SourceRejection, read_source
+
+if TYPE_CHECKING:  # kafka is imported only when publishing: every other command starts faster
+    from streams.publish import Publisher
+
+# Each rejection is printed up to this many; the rest are counted in the summary (and,
+# when publishing, every one is on the dead-letter topic).
+SHOWN_REJECTIONS = 100
 
 
 @dataclass
@@ -18,33 +32,113 @@ class IngestReport:
     rejected: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
     def summary(self) -> str:
         rate = self.accepted / self.seconds if self.seconds > 0 else 0.0
-        lines = [f"accepted {self.accepted} events, rejected {sum(self.rejected.values())} ({rate:,.0f} events/s)"]
-        lines += [f"  rejected {n}: {code}" for code, n in self.rejected.most_common()]
+        lines = [f"accepted {self.accepted} events, rejected {self.rejected_total} ({rate:,.0f} events/s)"]
+        lines += [
+            f"  rejected {n}: {reason}" for reason, n in sorted(self.rejected.items(), key=lambda i: (-i[1], i[0]))
+        ]
         return "\n".join(lines)
 
 
-def ingest_files(
-    paths: list[Path], publisher: Publisher | None, *, out: TextIO = sys.stderr, progress_every: int = 50_000
-) -> IngestReport:
-    """Validate every line; publish the good ones (and dead-letter the rest) unless dry-run."""
-    report = IngestReport()
+def read_events(
+    paths: list[Path],
+    options: SourceOptions,
+    report: IngestReport,
+    *,
+    publisher: "Publisher | None" = None,
+    out: TextIO = sys.stderr,
+    progress_every: int = 50_000,
+) -> Iterator[CaseEvent]:
+    """The valid events of every file; each rejection is counted, shown and dead-lettered if publishing."""
     started = time.monotonic()
     for path in paths:
-        for line in read_jsonl(path):
-            if isinstance(line.result, Rejection):
-                report.rejected[line.result.code] += 1
-                print(f"{path}:{line.number}: rejected ({line.result.code}): {line.result.reason}", file=out)
+        for item in read_source(path, options):
+            if isinstance(item, SourceRejection):
+                report.rejected[item.key] += 1
+                if report.rejected_total <= SHOWN_REJECTIONS:
+                    print(item.describe(), file=out)
+                elif report.rejected_total == SHOWN_REJECTIONS + 1:
+                    print(f"... further rejections are only counted (first {SHOWN_REJECTIONS} shown)", file=out)
                 if publisher is not None:
-                    publisher.rejection(line.raw, line.result, origin=f"{path.name}:{line.number}")
+                    publisher.rejection(item.raw, item.as_rejection(), origin=f"{item.file}:{item.position}")
                 continue
             report.accepted += 1
-            if publisher is not None:
-                publisher.event(line.result)
             if report.accepted % progress_every == 0:
-                print(f"... {report.accepted:,} events from {path}", file=out, flush=True)
+                rate = report.accepted / max(time.monotonic() - started, 1e-9)
+                print(f"... {report.accepted:,} events so far, reading {path.name} ({rate:,.0f} events/s)",
+                      file=out, flush=True)  # fmt: skip
+            yield item
+    report.seconds = time.monotonic() - started
+
+
+def ingest_files(
+    paths: list[Path],
+    publisher: "Publisher | None",
+    *,
+    options: SourceOptions | None = None,
+    out: TextIO = sys.stderr,
+    progress_every: int = 50_000,
+) -> IngestReport:
+    """Validate every record; publish the good ones (and dead-letter the rest) unless dry-run."""
+    report = IngestReport()
+    events = read_events(paths, options or SourceOptions(), report, publisher=publisher, out=out,
+                         progress_every=progress_every)  # fmt: skip
+    for event in events:
+        if publisher is not None:
+            publisher.event(event)
     if publisher is not None:
         publisher.flush()
-    report.seconds = time.monotonic() - started
     return report
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Files to read, and what they may not say about themselves (shared by ingest and replay)."""
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help=f"files to read; the format ({', '.join(FORMATS)}) is detected from each",
+    )
+    parser.add_argument("--authority", help="authority code for event ids when the file names none (CIN: header LEA)")
+    parser.add_argument("--team", help="team for records without one (default: 'LA <LEA code>', or 'LA')")
+
+
+def source_options(args: argparse.Namespace) -> SourceOptions:
+    return SourceOptions(authority=args.authority, team=args.team, today=date.today())
+
+
+def missing_file(paths: list[Path]) -> bool:
+    """Say so and return True when a path is not a file: a typo should stop the run before it starts."""
+    for path in paths:
+        if not path.is_file():
+            print(f"casewatch: no such file: {path}", file=sys.stderr)
+            return True
+    return False
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("--dry-run", action="store_true", help="validate and report, publish nothing")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if missing_file(args.paths):
+        return 2
+    if args.dry_run:
+        report = ingest_files(args.paths, None, options=source_options(args))
+    else:
+        from streams.publish import Publisher
+
+        if not settings.bootstrap_servers:
+            raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try --dry-run to validate only)")
+        with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
+            report = ingest_files(args.paths, publisher, options=source_options(args))
+    print(report.summary())
+    return 0

@@ -1,8 +1,10 @@
 """Prometheus metrics as one typed bundle, built on a registry passed in (tests use a fresh one)."""
 
+import urllib.request
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.parser import text_string_to_metric_families
 
 # Event-to-alert latency spans a few milliseconds (live) to minutes (a backlog).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -81,3 +83,18 @@ class Metrics:
                 registry=registry,
             ),
         )  # fmt: skip
+
+
+def scrape(url: str, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`, read from a /metrics URL.
+
+    The demo and the tests watch a worker process this way, as Prometheus would.
+    """
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )

@@ -34,6 +34,8 @@ class Settings:
     api_tokens: frozenset[str] = frozenset()
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Largest request body the HTTP API reads; a bigger one is refused (413) before it is read.
+    max_body_bytes: int = 1024 * 1024
     rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
@@ -72,6 +74,7 @@ class Settings:
             api_tokens=frozenset(t.strip() for t in env.get("CASEWATCH_API_TOKENS", "").split(",") if t.strip()),
             http_host=env.get("CASEWATCH_HTTP_HOST", default.http_host),
             http_port=_int(env, "CASEWATCH_HTTP_PORT", default.http_port, minimum=0),
+            max_body_bytes=_int(env, "CASEWATCH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
             rules=rules,
         )
 
@@ -90,6 +93,7 @@ environment:
   CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API
   CASEWATCH_HTTP_HOST           HTTP API address (default 127.0.0.1)
   CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
+  CASEWATCH_MAX_BODY_BYTES      largest HTTP request body in bytes (default 1048576, 1 MiB)
   CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12)
   CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id}
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)

@@ -40,3 +40,17 @@ CLOSURE_REASONS: Final[dict[str, str]] = {
 }
 
 ABUSE_CATEGORIES: Final[frozenset[str]] = frozenset({"NEG", "PHY", "SAB", "EMO", "MUL"})
+
+# Codes that only some census years accept (CIN_schema_2017.xsd ... CIN_schema_2024.xsd):
+# 2021 split physical (18A) and sexual (19A) abuse by who abused the child.
+FIRST_CENSUS_YEAR: Final[dict[str, int]] = {
+    "18B": 2021, "18C": 2021, "19B": 2021, "19C": 2021, "24A": 2022,  # assessment factors
+    "5D": 2023,  # referral source: early help
+    "RC9": 2023,  # reason for closure: referred to early help
+}  # fmt: skip
+LAST_CENSUS_YEAR: Final[dict[str, int]] = {"18A": 2020, "19A": 2020}
+
+
+def in_census_year(code: str, year: int) -> bool:
+    """Whether a census return for `year` may carry `code` (a code of any of the lists above)."""
+    return FIRST_CENSUS_YEAR.get(code, year) <= year <= LAST_CENSUS_YEAR.get(code, year)

@@ -40,6 +40,13 @@ EARLIEST_PLAUSIBLE = datetime(1900, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(days=1)
 
 
+def shown(value: object) -> str:
+    """A rejected value as a reason may show it: only when it looks like a code, since a
+    name or note typed into a code field must not travel on in the reason."""
+    text = str(value)
+    return repr(text) if len(text) <= 6 and text.isascii() and text.isalnum() else "(not a code)"
+
+
 def _as_utc(value: datetime) -> datetime:
     """Naive times from a case system are taken as UTC, so every comparison is aware."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -81,7 +88,7 @@ class EventBase(BaseModel):
 def _known_factors(value: list[str]) -> list[str]:
     unknown = sorted(set(value) - ASSESSMENT_FACTORS)
     if unknown:
-        raise ValueError(f"unknown assessment factor codes {unknown}")
+        raise ValueError(f"unknown assessment factor codes {', '.join(shown(u) for u in unknown)}")
     return sorted(set(value))
 
 
@@ -114,14 +121,14 @@ class Referral(EventBase):
     @classmethod
     def _known_source(cls, value: str | None) -> str | None:
         if value is not None and value not in REFERRAL_SOURCES:
-            raise ValueError(f"unknown referral source code {value!r}")
+            raise ValueError(f"unknown referral source code {shown(value)}")
         return value
 
     @field_validator("primary_need")
     @classmethod
     def _known_need(cls, value: str | None) -> str | None:
         if value is not None and value not in PRIMARY_NEED_CODES:
-            raise ValueError(f"unknown primary need code {value!r}")
+            raise ValueError(f"unknown primary need code {shown(value)}")
         return value
 
 
@@ -183,7 +190,7 @@ class Plan(EventBase):
     def _known_categories(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - ABUSE_CATEGORIES)
         if unknown:
-            raise ValueError(f"unknown category of abuse codes {unknown}")
+            raise ValueError(f"unknown category of abuse codes {', '.join(shown(u) for u in unknown)}")
         return sorted(set(value))
 
 
@@ -216,7 +223,7 @@ class CaseClosure(EventBase):
     @classmethod
     def _known_reason(cls, value: str) -> str:
         if value not in CLOSURE_REASONS:
-            raise ValueError(f"unknown reason for closure {value!r}")
+            raise ValueError(f"unknown reason for closure {shown(value)}")
         return value
 
 

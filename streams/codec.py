@@ -16,6 +16,8 @@ from schemas.alerts import Alert
 from schemas.events import EVENT_TYPE_NAMES, CaseEvent, parse_event
 from streams.topics import Topics
 
+JSONValue = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -26,15 +28,40 @@ class Rejection:
 
 
 def decode_event(
-    raw: bytes | None, *, key: bytes | None = None, topic: str | None = None, topics: Topics | None = None
+    raw: bytes | None,
+    *,
+    key: bytes | None = None,
+    topic: str | None = None,
+    partition: int | None = None,
+    topics: Topics | None = None,
 ) -> CaseEvent | Rejection:
-    """Validate one message; its key, and the topic it came on, are checked when given."""
+    """Validate one message; its key, topic and partition are checked when given."""
     if raw is None:
         return Rejection("empty", "the message has no value")
+    document = parse_json(raw)
+    if isinstance(document, Rejection):
+        return document
+    return validate_event(document, key=key, topic=topic, partition=partition, topics=topics)
+
+
+def parse_json(raw: bytes) -> JSONValue | Rejection:
+    """Any JSON value, or why the bytes are not JSON; never raises, whatever the bytes."""
     try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        document: JSONValue = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # ValueError covers bad UTF-8 and over-long integers
         return Rejection("invalid_json", f"not valid JSON: {_json_error(error)}")
+    return document
+
+
+def validate_event(
+    document: JSONValue,
+    *,
+    key: bytes | None = None,
+    topic: str | None = None,
+    partition: int | None = None,
+    topics: Topics | None = None,
+) -> CaseEvent | Rejection:
+    """Validate one already-parsed JSON value, such as an element of an HTTP batch."""
     if not isinstance(document, dict):
         return Rejection("invalid_json", "not a JSON object")
     kind = document.get("event_type")
@@ -48,6 +75,12 @@ def decode_event(
         return Rejection("wrong_topic", f"a {event.event_type} event does not belong on {topic}")
     if key is not None and key != event.child_id.encode():
         return Rejection("key_mismatch", "the message key is not the event's child_id")
+    if partition is not None and topics is not None and partition != topics.partition_for(event.child_id):
+        return Rejection(
+            "wrong_partition",
+            f"on partition {partition}, but its child_id belongs on {topics.partition_for(event.child_id)}: "
+            "publish with the murmur2 partitioner (the Java client's default)",
+        )
     return event
 
 
@@ -66,7 +99,11 @@ _UNION_TAGS = EVENT_TYPE_NAMES
 def _json_error(error: Exception) -> str:
     if isinstance(error, json.JSONDecodeError):
         return f"{error.msg} at line {error.lineno} column {error.colno}"
-    return "not UTF-8"
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8"
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return "a number too long to read"
 
 
 def _code_or_type(value: Any) -> str:

@@ -1,6 +1,7 @@
 """Publish validated events to their topics, and rejections to the dead-letter topic."""
 
 from collections import Counter
+from dataclasses import dataclass
 from types import TracebackType
 
 from kafka import KafkaProducer
@@ -8,6 +9,25 @@ from kafka import KafkaProducer
 from schemas.events import CaseEvent
 from streams.codec import Rejection, dead_letter, encode
 from streams.topics import Topics
+
+
+@dataclass(frozen=True)
+class Record:
+    """One message to produce. Both publishers (kafka-python here, aiokafka for HTTP) send these."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+def event_record(topics: Topics, event: CaseEvent) -> Record:
+    """An event on its type's topic, keyed by child ID so one child's events stay in order."""
+    return Record(topics.for_event_type(event.event_type), event.child_id.encode(), encode(event))
+
+
+def rejection_record(topics: Topics, raw: bytes | None, rejection: Rejection, *, origin: str) -> Record:
+    """A refused message on the dead-letter topic, with its reason and where it came from."""
+    return Record(topics.dead_letter, None, dead_letter(raw, rejection, topic=origin))
 
 
 class Publisher:
@@ -25,14 +45,15 @@ class Publisher:
         )
 
     def event(self, event: CaseEvent) -> None:
-        self._producer.send(
-            self.topics.for_event_type(event.event_type), key=event.child_id.encode(), value=encode(event)
-        )
+        self._send(event_record(self.topics, event))
         self.sent[event.event_type] += 1
 
     def rejection(self, raw: bytes | None, rejection: Rejection, *, origin: str) -> None:
-        self._producer.send(self.topics.dead_letter, value=dead_letter(raw, rejection, topic=origin))
+        self._send(rejection_record(self.topics, raw, rejection, origin=origin))
         self.sent["dead_letter"] += 1
+
+    def _send(self, record: Record) -> None:
+        self._producer.send(record.topic, key=record.key, value=record.value)
 
     def raw(self, topic: str, *, key: bytes | None, value: bytes) -> None:
         """Bytes as they are, bypassing validation: for the demo's and tests' bad messages."""

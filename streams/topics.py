@@ -1,11 +1,14 @@
 """Every topic casewatch uses, in one place: names, partitions, keys and retention.
 
-All topics are keyed by the case system's child ID and share one partition count, so
-they are co-partitioned: every event of one child reaches the same agent instance and
-the same partition of the per-child state table.
+All topics share one partition count and, but for the internal team-facts topic (keyed by
+team), are keyed by the case system's child ID, so they are co-partitioned: every event
+of one child reaches the same agent instance and the same partition of the per-child
+state table.
 """
 
 from dataclasses import dataclass
+
+from kafka.partitioner.default import murmur2
 
 DAY_MS = 24 * 60 * 60 * 1000
 # Input topics are kept beyond the longest rule window, so a new worker or a rebuilt
@@ -80,6 +83,12 @@ class Topics:
     def team_facts(self) -> str:
         """Per-referral and per-agreement facts, and ticks, for the team aggregate, keyed by team."""
         return f"{self.prefix}.team-facts"
+
+    def partition_for(self, child_id: str) -> int:
+        """The partition of a child (or, on team-facts, a team): murmur2 of the key, as the Java
+        client, kafka-python and aiokafka compute it. Every producer must use it (librdkafka:
+        partitioner=murmur2_random), or a child's events and state would be split across workers."""
+        return int(murmur2(child_id.encode()) & 0x7FFFFFFF) % self.partitions
 
     def carries(self, topic: str, event_type: str) -> bool:
         """Whether `event_type` belongs on `topic` (an event on the wrong topic is refused)."""

@@ -30,21 +30,21 @@ def test_a_bad_rules_file_stops_the_worker_with_the_key_and_the_reason(
     assert "Traceback" not in done.stderr
 
 
-def test_what_if_validates_the_file_and_the_change_the_same_way(deployment: Deployment, tmp_path: Path) -> None:
+def test_replay_what_if_validates_the_file_and_the_change_the_same_way(deployment: Deployment, tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     assert deployment.run_cli("simulate", "--children", "40", "-o", str(events)).returncode == 0
     path = tmp_path / "casewatch.yaml"
     routing = "routing:\n  anything: [owned, by, delivery]\n"
     path.write_text(routing + "rules:\n  child_views_not_recorded: {severity: 3}\n")
-    bad_file = deployment.with_config(path).run_cli("what-if", str(events), "--set", "plan_not_smart.enabled=false")
+    bad_file = deployment.with_config(path).run_cli("replay", str(events), "--what-if", "plan_not_smart.enabled=false")
     assert bad_file.returncode == 2
     assert "rules.child_views_not_recorded.severity: must be one of low, medium, high, not 3" in bad_file.stderr
 
     path.write_text(routing + "rules:\n  child_views_not_recorded: {severity: high}\n")
-    bad_set = deployment.with_config(path).run_cli("what-if", str(events), "--set", "plan_not_smart.enabld=false")
+    bad_set = deployment.with_config(path).run_cli("replay", str(events), "--what-if", "plan_not_smart.enabld=false")
     assert bad_set.returncode == 2 and "rules.plan_not_smart.enabld: unknown setting" in bad_set.stderr
 
-    good = deployment.with_config(path).run_cli("what-if", str(events), "--set", "plan_not_smart.enabled=false")
+    good = deployment.with_config(path).run_cli("replay", str(events), "--what-if", "plan_not_smart.enabled=false")
     assert good.returncode == 0, good.stderr
     line = next(row for row in good.stdout.splitlines() if row.startswith("plan_not_smart "))
     before, after, added, removed, _ = (int(n) for n in line.split()[1:])

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from agents.replay import replay
 from agents.rules.config import ALL_RULES
-from agents.sweep import partition_of
 from casewatch.config_file import load_rules
 from casewatch.storage import connect, count_alerts
 from schemas.alerts import Alert
@@ -98,7 +97,7 @@ def test_a_time_driven_rule_fires_once_per_overdue_agreement_with_two_workers_sh
     on: dict[int, list[str]] = defaultdict(list)
     for number in range(1000):
         child = f"C{number:04d}"
-        on[partition_of(child.encode(), partitions)].append(child)
+        on[first.settings.topics.partition_for(child)].append(child)
     children = [child for partition in range(partitions) for child in on[partition][:4]]
     agreements = [
         WrittenAgreement(

@@ -93,3 +93,26 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_the_worker_carries_on(d
     assert "occurred_at is after recorded_at" in by_code["schema"]["reason"]
     assert by_code["invalid_json"]["original_base64"] == "e25vdCBqc29u"  # base64 of b"{not json"
     assert all(letter["topic"] and letter["offset"] is not None for letter in letters)
+
+
+def test_state_survives_a_worker_restart_through_the_changelog(deployment: Deployment) -> None:
+    with running_worker(deployment, "first.log") as worker:
+        publish(deployment, AGREEMENT)
+        wait_until(lambda: worker.metric("casewatch_events_consumed_total") >= 1, 60, worker.describe)
+    # A new process with an empty memory store: only the changelog topic can tell it of the agreement.
+    with running_worker(deployment, "second.log") as worker:
+        publish(deployment, REFERRAL)
+        wait_until(lambda: worker.metric("casewatch_alerts_persisted_total") >= 1, 60, worker.describe)
+        assert worker.metric("casewatch_events_consumed_total") == 1  # the agreement was not re-read
+    stored = list_alerts(engine=connect(deployment.settings.database_url))
+    assert [a.facts["agreement_id"] for a in stored] == ["wa-1"]
+
+
+def test_partition_for_matches_the_partition_kafka_python_picks(deployment: Deployment) -> None:
+    topics = deployment.settings.topics
+    children = [f"C{i}" for i in range(40)]
+    publish(deployment, *[REFERRAL.model_copy(update={"child_id": c, "event_id": f"r-{c}"}) for c in children])
+    records = read_topic(
+        str(deployment.settings.bootstrap_servers), topics.for_event_type("referral"), topics.partitions
+    )
+    assert {r.key.decode(): r.partition for r in records} == {c: topics.partition_for(c) for c in children}

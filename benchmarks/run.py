@@ -1,0 +1,420 @@
+"""`make bench`: live throughput, baselines, latency, replay and memory, in one run.
+
+Every figure comes from this machine in this run, on one broker, so ratios hold even
+when the machine is noisy. Writes bench-results.json and the measured table in
+docs/benchmarks.md (between the markers; the prose around it is kept).
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from sqlalchemy import text
+
+from agents.replay import replay
+from agents.rules import ALL_RULES, EventRule, RulesConfig, parse_rules_config
+from casewatch.local_kafka import LocalKafka, free_port
+from casewatch.metrics import scrape
+from casewatch.settings import Settings
+from casewatch.storage import connect, count_alerts
+from schemas.events import CaseEvent
+from streams.admin import ensure_topics
+from streams.codec import Rejection
+from streams.jsonl import read_jsonl, write_jsonl
+from streams.publish import Publisher
+from streams.simulate import SimulationSpec, simulate
+
+REREFERRAL = "rereferral_after_agreement"
+# The workers' clock ticks every second, so the time-driven rules' alerts follow within a
+# few seconds of the last event; replay judges them as of today, as that clock does.
+RULES_YAML = "rules:\n  timer_seconds: 1\n"
+RULES: RulesConfig = parse_rules_config({"timer_seconds": 1})
+# Rules an event triggers: their alerts have an event-to-alert latency (the clock's have none).
+EVENT_DRIVEN = frozenset(rule.id for rule in ALL_RULES if isinstance(rule, EventRule))
+
+
+def expect(events: list[CaseEvent]) -> dict[str, int]:
+    """Alerts per rule that replay, as of today, raises from these events: what a worker must store."""
+    today = datetime.now(UTC).date()
+    return dict(Counter(a.rule for a in replay(events, RULES, as_of=today).alerts.values()))
+
+
+EVENTS_PER_CHILD = 7.1  # what the simulator produces on average over 24 months
+START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def events_for(n: int, seed: int) -> list[CaseEvent]:
+    """Exactly n simulated events (the simulator works in children; the tail is cut)."""
+    events = simulate(SimulationSpec(children=max(1, int(n / EVENTS_PER_CHILD) + 1), seed=seed))
+    while len(events) < n:
+        seed += 1000
+        events += simulate(SimulationSpec(children=max(1, int((n - len(events)) / 4) + 1), seed=seed))
+    return events[:n]
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, bootstrap: str, work: Path) -> None:
+        self.args = args
+        self.bootstrap = bootstrap
+        self.work = work
+        self.results: dict[str, Any] = {}
+        self.live_settings: Settings | None = None  # the loaded topics, which the baselines reread
+        self.config = work / "casewatch.yaml"
+        self.config.write_text(RULES_YAML)
+
+    def deployment(self, name: str, partitions: int) -> Settings:
+        tag = f"bench{name}{uuid.uuid4().hex[:6]}"
+        settings = Settings(
+            bootstrap_servers=self.bootstrap,
+            topic_prefix=tag,
+            partitions=partitions,
+            app_id=tag,
+            database_url=f"sqlite:///{self.work / (tag + '.db')}",
+            metrics_port=free_port(),
+            state_dir=self.work / "state",
+        )
+        ensure_topics(self.bootstrap, settings.topics)
+        return settings
+
+    def worker(self, settings: Settings, log_name: str) -> subprocess.Popen[bytes]:
+        env = dict(
+            os.environ,
+            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+            CASEWATCH_TOPIC_PREFIX=settings.topic_prefix,
+            CASEWATCH_PARTITIONS=str(settings.partitions),
+            CASEWATCH_APP_ID=settings.app_id,
+            CASEWATCH_DATABASE_URL=settings.database_url,
+            CASEWATCH_METRICS_PORT=str(settings.metrics_port),
+            CASEWATCH_STATE_DIR=str(settings.state_dir),
+            CASEWATCH_CONFIG=str(self.config),
+        )
+        out = open(self.work / log_name, "wb")  # noqa: SIM115 - closed with the process
+        return subprocess.Popen(
+            [sys.executable, "-m", "casewatch", "worker", "--metrics-host", "127.0.0.1", "--loglevel", "info"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, process: subprocess.Popen[bytes], log_name: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while "Ready" not in (self.work / log_name).read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start; see {self.work / log_name}")
+            time.sleep(0.2)
+
+    # 1. live throughput ----------------------------------------------------------------
+    def live(self, events: list[CaseEvent], expected: dict[str, int]) -> None:
+        settings = self.deployment("live", self.args.partitions)
+        self.live_settings = settings
+        log(f"loading {len(events):,} events into {settings.topic_prefix}.*")
+        started = time.monotonic()
+        with Publisher(self.bootstrap, settings.topics) as publisher:
+            for event in events:
+                publisher.event(event)
+        self.results["load_seconds"] = time.monotonic() - started
+        engine = connect(settings.database_url)
+        want = sum(expected.values())
+        log(f"casewatch worker: expecting {want:,} alerts")
+        started = time.monotonic()
+        process = self.worker(settings, "live-worker.log")
+        try:
+            self.wait_ready(process, "live-worker.log")
+            idle_rss = rss_bytes(process.pid)
+            deadline = time.monotonic() + self.args.timeout
+            profile = self.profile(process.pid) if self.args.profile else None
+            while count_alerts(engine=engine) < want:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"casewatch stored {count_alerts(engine=engine)} of {want} alerts in time")
+                time.sleep(0.05)
+            seconds = time.monotonic() - started
+            consumed = scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_events_consumed_total")
+            busy_rss = rss_bytes(process.pid)
+            if profile is not None:
+                profile.wait(timeout=120)
+        finally:
+            process.terminate()
+            process.wait(60)
+        by_rule = dict(
+            Counter(
+                row.rule
+                for row in engine.connect().execute(text("SELECT rule FROM alerts"))  # one row per alert
+            )
+        )
+        self.results["live"] = {
+            "events": len(events),
+            "events_consumed": consumed,
+            "seconds": seconds,
+            "events_per_second": len(events) / seconds,
+            "alerts_by_rule": by_rule,
+            "alerts_expected_by_replay": expected,
+        }
+        children = len({e.child_id for e in events})
+        self.results["memory"] = {
+            "children": children,
+            "worker_rss_idle_bytes": idle_rss,
+            "worker_rss_after_bytes": busy_rss,
+            "rss_per_100k_children_bytes": (busy_rss - idle_rss) / children * 100_000,
+        }
+        log(f"casewatch: {len(events) / seconds:,.0f} events/s")
+
+    def profile(self, pid: int) -> subprocess.Popen[bytes] | None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        if not Path(spy).exists():
+            log("py-spy not found: no profile")
+            return None
+        out = self.work / "profile.txt"
+        self.results["profile_file"] = str(out)
+        return subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--duration", str(self.args.profile_seconds), "--format", "raw",
+             "--output", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    # 2a. aiokafka ----------------------------------------------------------------------
+    def aiokafka(self, n: int) -> None:
+        settings = self.live_settings
+        assert settings is not None, "run live() first: it loads the topics"
+        out_topic = f"{settings.topic_prefix}.echo"
+        create_topic(self.bootstrap, out_topic, settings.partitions)
+        result = self.child_process(
+            "benchmarks.aiokafka_loop", self.bootstrap, ",".join(settings.topics.inputs),
+            f"{settings.topic_prefix}-aiokafka", out_topic, str(n),
+        )  # fmt: skip
+        result["events_per_second"] = result["events"] / result["seconds"]
+        self.results["aiokafka"] = result
+        log(f"aiokafka loop: {result['events_per_second']:,.0f} events/s")
+
+    # 2b. Quix Streams ------------------------------------------------------------------
+    def quix(self, n: int) -> None:
+        settings = self.live_settings
+        assert settings is not None, "run live() first: it loads the topics"
+        result = self.child_process(
+            "benchmarks.quix_rule", self.bootstrap, ",".join(settings.topics.inputs),
+            f"{settings.topic_prefix}-quix", str(n),
+        )  # fmt: skip
+        result["events_per_second"] = result["events"] / result["seconds"]
+        self.results["quix"] = result
+        log(f"Quix Streams: {result['events_per_second']:,.0f} events/s, {result['alerts']} alerts")
+
+    def child_process(self, module: str, *args: str) -> dict[str, Any]:
+        out = self.work / f"{module.rsplit('.', 1)[-1]}.json"
+        with open(self.work / f"{module.rsplit('.', 1)[-1]}.log", "wb") as log_file:
+            subprocess.run(
+                [sys.executable, "-m", module, *args, str(out)],
+                check=True,
+                timeout=self.args.timeout,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
+
+    # 3. latency ------------------------------------------------------------------------
+    def latency(self, rate: int) -> None:
+        settings = self.deployment(f"lat{rate}", self.args.partitions)
+        events = events_for(rate * self.args.latency_seconds, seed=rate)
+        want = sum(n for rule, n in expect(events).items() if rule in EVENT_DRIVEN)
+        engine = connect(settings.database_url)
+        process = self.worker(settings, f"latency-{rate}.log")
+        try:
+            self.wait_ready(process, f"latency-{rate}.log")
+            log(f"offering {len(events):,} events at {rate}/s")
+            with Publisher(self.bootstrap, settings.topics) as publisher:
+                started = time.monotonic()
+                for index, event in enumerate(events):
+                    due = started + index / rate
+                    pause = due - time.monotonic()
+                    if pause > 0:
+                        time.sleep(pause)
+                    publisher.event(event)
+                    if index % max(1, rate // 100) == 0:
+                        publisher.flush()  # offered means on the broker, not in a client buffer
+                offered_seconds = time.monotonic() - started
+            deadline = time.monotonic() + 60
+            while len(alert_latencies(engine)) < want and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            process.terminate()
+            process.wait(60)
+        samples = sorted(alert_latencies(engine))
+        self.results.setdefault("latency", {})[str(rate)] = {
+            "offered_events": len(events),
+            "achieved_rate": len(events) / offered_seconds,
+            "alerts": len(samples),
+            "alerts_expected": want,
+            "p50_ms": percentile(samples, 50) * 1000,
+            "p95_ms": percentile(samples, 95) * 1000,
+            "p99_ms": percentile(samples, 99) * 1000,
+        }
+        log(f"latency at {rate}/s: p99 {percentile(samples, 99) * 1000:.0f} ms over {len(samples)} alerts")
+
+    # 4. replay -------------------------------------------------------------------------
+    def replay_speed(self, events: list[CaseEvent]) -> None:
+        path = self.work / "events.jsonl"
+        with open(path, "w") as out:
+            write_jsonl(events, out)
+        started = time.monotonic()
+        parsed = [line.result for line in read_jsonl(path)]
+        result = replay([e for e in parsed if not isinstance(e, Rejection)], RULES)
+        seconds = time.monotonic() - started
+        sizes = [len(json.dumps(state.to_dict())) for state in result.states.values()]
+        self.results["replay"] = {
+            "events": result.events,
+            "seconds": seconds,
+            "events_per_second": result.events / seconds,
+            "alerts": len(result.alerts),
+        }
+        self.results["memory"]["state_bytes_per_child_mean"] = sum(sizes) / len(sizes)
+        self.results["memory"]["state_bytes_per_child_max"] = max(sizes)
+        log(f"replay: {result.events / seconds:,.0f} events/s")
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def alert_latencies(engine: Any) -> list[float]:
+    """Seconds from the triggering event reaching Kafka to its alert first stored."""
+    samples = []
+    with engine.connect() as connection:
+        for payload, stored in connection.execute(text("SELECT payload, first_stored_at FROM alerts")):
+            ingested = json.loads(payload).get("ingested_at")
+            if ingested is None:
+                continue
+            stored_at = stored if isinstance(stored, datetime) else datetime.fromisoformat(stored)
+            stored_at = stored_at.replace(tzinfo=UTC) if stored_at.tzinfo is None else stored_at
+            samples.append((stored_at - datetime.fromisoformat(ingested)).total_seconds())
+    return samples
+
+
+def percentile(samples: list[float], p: float) -> float:
+    if not samples:
+        return float("nan")
+    index = min(len(samples) - 1, max(0, round(p / 100 * len(samples) + 0.5) - 1))
+    return samples[index]
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")),
+        platform.processor(),
+    )  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "versions": {p: version(p) for p in ("faust-streaming", "aiokafka", "kafka-python", "quixstreams", "pydantic")},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events for live and replay (default 1,000,000)")
+    parser.add_argument("--rates", default="200,1000", help="offered rates for latency, events/s (default 200,1000)")
+    parser.add_argument("--latency-seconds", type=int, default=30, help="seconds offered at each rate (default 30)")
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--timeout", type=float, default=3600, help="bound on each step, seconds")
+    parser.add_argument(
+        "--steps", default="live,aiokafka,quix,latency,replay", help="which steps to run (default: all)"
+    )
+    parser.add_argument("--profile", action="store_true", help="record a py-spy profile of the live worker")
+    parser.add_argument("--profile-seconds", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
+    parser.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument("--work", type=Path, default=Path(".casewatch/bench"))
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        kafka_version = "external"
+        if not bootstrap:
+            broker = stack.enter_context(LocalKafka(heap="1g"))
+            bootstrap, kafka_version = broker.bootstrap_servers, broker.version
+        bench = Bench(args, bootstrap, args.work)
+        log(f"simulating {args.events:,} events")
+        events = events_for(args.events, seed=42)
+        expected = expect(events)
+        steps = set(args.steps.split(","))
+        bench.live(events, expected)  # always: it loads the topics the baselines read
+        if "aiokafka" in steps:
+            bench.aiokafka(len(events))
+        if "quix" in steps:
+            bench.quix(len(events))
+        for rate in (int(r) for r in args.rates.split(",") if r and "latency" in steps):
+            bench.latency(rate)
+        if "replay" in steps:
+            bench.replay_speed(events)
+    results = bench.results | {
+        "command": command,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine() | {"kafka": kafka_version},
+    }
+    if steps != {"live", "aiokafka", "quix", "latency", "replay"}:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"partial run: wrote {args.out} only")
+        return 0
+    live = results["live"]["events_per_second"]
+    results["ratios"] = {
+        "casewatch_over_aiokafka": live / results["aiokafka"]["events_per_second"],
+        "casewatch_over_quix": live / results["quix"]["events_per_second"],
+        "quix_rereferral_alerts_match": results["quix"]["alerts"]
+        == results["live"]["alerts_by_rule"].get(REREFERRAL, 0),
+    }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_doc(args.doc, results)
+    log(f"wrote {args.out} and {args.doc}")
+    return 0
+
+
+def write_doc(path: Path, r: dict[str, Any]) -> None:
+    from benchmarks.report import render
+
+    table = render(r)
+    before, after = "", ""
+    if path.exists():
+        current = path.read_text()
+        if START_MARK in current and END_MARK in current:
+            before = current.split(START_MARK)[0]
+            after = current.split(END_MARK)[1]
+    if not before:
+        before = "# Benchmarks\n\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{before}{START_MARK}\n{table}{END_MARK}{after}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""The HTTP API as one aiohttp application, and `casewatch serve` to run it.
+
+The application is bearer authentication (casewatch.http_auth), health, metrics, the
+OpenAPI document, and the route modules. A route module is a Python module with
+`install(app, settings, registry)` and `openapi()`; adding one (alert lifecycle,
+silences) is one more entry in ROUTE_MODULES.
+"""
+
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+from casewatch.http import ingest, openapi
+from casewatch.http_auth import bearer_auth
+from casewatch.settings import Settings, SettingsError
+
+
+class RouteModule(Protocol):
+    def install(self, app: web.Application, settings: Settings, registry: CollectorRegistry) -> None: ...
+
+    def openapi(self) -> openapi.Fragment: ...
+
+
+ROUTE_MODULES: tuple[RouteModule, ...] = (ingest,)
+
+
+def create_app(
+    settings: Settings, *, registry: CollectorRegistry, modules: Sequence[RouteModule] = ROUTE_MODULES
+) -> web.Application:
+    """The application for `settings`; metrics go to `registry` (tests pass a fresh one)."""
+    if not settings.api_tokens:
+        raise SettingsError(
+            "CASEWATCH_API_TOKENS is not set: the HTTP API does not start without at least one bearer token "
+            "(a comma-separated list; use long random values, e.g. `openssl rand -hex 32`)"
+        )
+    # client_max_size bounds what any route reads with request.read()/json(); ingest counts its own.
+    app = web.Application(middlewares=[bearer_auth(settings.api_tokens)], client_max_size=settings.max_body_bytes)
+    for module in modules:
+        module.install(app, settings, registry)
+    document = openapi.document(module.openapi() for module in modules)
+
+    async def openapi_json(_: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def serve(settings: Settings) -> int:
+    """Run the HTTP API until SIGINT or SIGTERM (then in-flight batches finish and the producer flushes)."""
+    app = create_app(settings, registry=REGISTRY)
+    print(
+        f"casewatch: HTTP API on http://{settings.http_host}:{settings.http_port} "
+        f"(POST {ingest.PATH}, GET /openapi.json)",
+        file=sys.stderr,
+        flush=True,
+    )
+    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None)
+    return 0

@@ -1,0 +1,108 @@
+"""`casewatch replay`: the rules over source files, offline, with the DfE re-referral figures.
+
+It reads and validates exactly as `casewatch ingest` does (`casewatch.ingest.read_events`),
+loads the rules configuration as the worker does (`casewatch.config_file`), and runs
+`agents.replay.replay`, the driver over the very engine the Faust agents call: what it
+prints is what the live worker would raise from the same files. With `--what-if`, it
+replays twice (`agents.whatif`) and prints, per rule, what the change adds and removes.
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from agents.replay import replay
+from agents.rules import RulesConfig, RulesConfigError
+from agents.stats import referral_stats
+from agents.whatif import WhatIf, parse_overrides, what_if
+from casewatch.config_file import load_rules
+from casewatch.ingest import IngestReport, add_source_arguments, missing_file, read_events, source_options
+from casewatch.settings import Settings, SettingsError
+from schemas.alerts import Alert
+from schemas.events import CaseEvent
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("--as-of", type=date.fromisoformat, metavar="DATE",
+                        help="ignore events after this day (ISO date) and stop the rules' clock there, to see "
+                             "what was known then (default: the day of the last event)")  # fmt: skip
+    parser.add_argument("--what-if", action="append", metavar="KEY=VALUE",
+                        help="replay again with this rules setting changed (repeatable), e.g. "
+                             "agreement_review_overdue.grace_days=14, and print per rule the alerts the change "
+                             "adds and removes")  # fmt: skip
+    parser.add_argument("--format", choices=("json", "table"), default="table",
+                        help="json: one document on standard output (default: table)")  # fmt: skip
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    rules = load_rules(settings)  # a bad configuration file stops here, before any file is read
+    overrides = _overrides(args.what_if) if args.what_if else None
+    if missing_file(args.paths):
+        return 2
+    report = IngestReport()
+    events = list(read_events(args.paths, source_options(args), report))
+    if overrides is not None:
+        return _what_if(events, rules, overrides, args, report)
+    result = replay(events, rules, as_of=args.as_of)
+    alerts = sorted(result.alerts.values(), key=lambda a: (a.occurred_at, a.alert_id))
+    known = [e for e in events if args.as_of is None or e.day <= args.as_of]
+    document = {
+        "events": result.events,
+        "rejected": report.rejected_total,
+        "alerts": [a.model_dump(mode="json") for a in alerts],
+        "stats": referral_stats(known).to_dict(),
+    }
+    if args.format == "json":
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _table(document, alerts)
+    return 0
+
+
+def _overrides(items: list[str]) -> dict[str, Any]:
+    try:
+        return parse_overrides(items)
+    except RulesConfigError as error:
+        raise SettingsError(f"--what-if {error}") from None
+
+
+def _what_if(
+    events: list[CaseEvent], rules: RulesConfig, overrides: dict[str, Any], args: argparse.Namespace, report: Any
+) -> int:
+    try:
+        found: WhatIf = what_if(events, rules, overrides, as_of=args.as_of)
+    except RulesConfigError as error:
+        raise SettingsError(f"--what-if {error}") from None
+    if args.format == "json":
+        document = {"events": found.events, "rejected": report.rejected_total, "what_if": found.overrides,
+                    "rules": [asdict(change) for change in found.changes]}  # fmt: skip
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    changed = ", ".join(f"{key}={value}" for key, value in found.overrides.items())
+    print(f"what if {changed}  ({found.events:,} events, {report.rejected_total:,} rejected)")
+    print(f"{'rule':<38} {'before':>7} {'after':>7} {'added':>7} {'removed':>8} {'changed':>8}")
+    for c in found.changes:
+        print(f"{c.rule:<38} {c.before:>7} {c.after:>7} {c.added:>7} {c.removed:>8} {c.changed:>8}")
+    return 0
+
+
+def _table(document: dict[str, Any], alerts: list[Alert]) -> None:
+    stats = document["stats"]
+    print(f"events {document['events']:,}  rejected {document['rejected']:,}")
+    print(f"children {stats['children']:,}  referrals {stats['referrals']:,}  re-referrals {stats['re_referrals']:,} "
+          f"({stats['re_referral_rate']:.1%}; DfE definition, 12 calendar months)")  # fmt: skip
+    print(f"alerts {len(alerts):,}")
+    if alerts:
+        print(f"{'occurred':<11} {'severity':<8} {'rule':<36} {'child':<14} {'team':<22} facts")
+    for alert in alerts:
+        shown = ("_id", "_made", "_date", "month")
+        facts = ", ".join(f"{k}={v}" for k, v in alert.facts.items() if k.endswith(shown) and v not in (None, ""))
+        print(f"{alert.occurred_at.date().isoformat():<11} {alert.severity:<8} {alert.rule:<36} "
+              f"{alert.child_id or '(team)':<14} {alert.team:<22} {facts}")  # fmt: skip

@@ -1,0 +1,93 @@
+"""The sources casewatch ingests, each an adapter from a file to case events or rejections.
+
+`read_source` detects the format from the file itself (its first bytes, then its name)
+and runs the matching adapter; `casewatch ingest` and `casewatch replay` both read
+through it, so they validate the same way.
+"""
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Literal
+
+from streams.codec import Rejection
+from streams.jsonl import read_jsonl
+from streams.sources.agreements_csv import read_agreements_csv
+from streams.sources.annex_a import read_annex_a
+from streams.sources.cin_census import read_cin_census
+from streams.sources.records import Item, SourceOptions, SourceRejection
+
+Format = Literal["cin-census", "annex-a", "agreements-csv", "jsonl"]
+FORMATS: tuple[Format, ...] = ("cin-census", "annex-a", "agreements-csv", "jsonl")
+_BY_SUFFIX: dict[str, Format] = {
+    ".xml": "cin-census", ".xlsx": "annex-a", ".xlsm": "annex-a", ".csv": "agreements-csv",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}  # fmt: skip
+SNIFF_BYTES = 4096
+
+
+def detect_format(path: Path) -> Format | None:
+    """What the file is: by its content first (a misnamed file is still read right), then by its name."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"PK\x03\x04"):  # a zip: xlsx is the only zip casewatch reads
+        return "annex-a"
+    if text.startswith(b"<"):
+        return "cin-census"
+    first_line = text.split(b"\n", 1)[0]
+    if _json_object(first_line):
+        return "jsonl"
+    header = first_line.decode("utf-8", "replace").lower()
+    if "agreement_id" in header and "," in header:
+        return "agreements-csv"
+    # Nothing recognisable inside (an empty or damaged file): the name decides, and the
+    # adapter then says precisely what is wrong with it.
+    return _BY_SUFFIX.get(path.suffix.lower())
+
+
+def _json_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return False
+
+
+def read_source(path: Path, options: SourceOptions, *, format: Format | None = None) -> Iterator[Item]:
+    """Every event in the file, and a rejection for every record (or the file) refused."""
+    try:
+        found = format or detect_format(path)
+    except OSError as error:
+        yield SourceRejection(path.name, "/", None, "unreadable", f"cannot read the file ({type(error).__name__})")
+        return
+    if found is None:
+        yield SourceRejection(
+            path.name,
+            "/",
+            None,
+            "unknown_format",
+            "not a CIN census (XML), Annex A (xlsx), agreements CSV or JSON lines file",
+        )
+        return
+    yield from _READERS[found](path, options)
+
+
+def _jsonl(path: Path, options: SourceOptions) -> Iterator[Item]:
+    """Native events: validated exactly as a live message is (streams.codec)."""
+    for line in read_jsonl(path):
+        if isinstance(line.result, Rejection):
+            # The bare line number, as `ingest` has always reported it: events.jsonl:115
+            yield SourceRejection(path.name, str(line.number), None, line.result.code, line.result.reason,
+                                  raw=line.raw)  # fmt: skip
+        else:
+            yield line.result
+
+
+_READERS: dict[Format, Callable[[Path, SourceOptions], Iterator[Item]]] = {
+    "cin-census": read_cin_census,
+    "annex-a": read_annex_a,
+    "agreements-csv": read_agreements_csv,
+    "jsonl": _jsonl,
+}
+
+__all__ = ["FORMATS", "Format", "Item", "SourceOptions", "SourceRejection", "detect_format", "read_source"]

@@ -1,0 +1,117 @@
+"""`casewatch replay` through the real command line: one JSON document, DfE figures, --as-of."""
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from schemas.events import Referral
+from streams.simulate import SimulationSpec, simulate
+from streams.sources.cin_census_writer import write_cin_census
+from tests.test_streams.samples import AGREEMENTS_HEADER, census, child, episode, write
+
+REPO = Path(__file__).parents[2]
+# CI clones the repository with shared/ beside it; the command is run from the repository root.
+EXTERNAL = Path("..") / "shared" / "data" / "external"
+needs_samples = pytest.mark.skipif(
+    not (REPO / EXTERNAL).is_dir(), reason=f"the sample files are not at {EXTERNAL} beside the repository"
+)
+
+
+def casewatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "casewatch", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+def replay_json(*args: str) -> dict[str, Any]:
+    done = casewatch("replay", *args, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)  # exactly one JSON document: anything else on stdout fails here
+    assert set(document) == {"events", "rejected", "alerts", "stats"}
+    assert isinstance(document["events"], int) and isinstance(document["rejected"], int)
+    assert isinstance(document["alerts"], list)
+    stats = document["stats"]
+    assert set(stats) == {"children", "referrals", "re_referrals", "re_referral_rate"}
+    assert all(isinstance(stats[k], int) for k in ("children", "referrals", "re_referrals"))
+    assert isinstance(stats["re_referral_rate"], float)
+    return document
+
+
+@needs_samples
+def test_the_sample_cin_census_replays_to_the_documented_json() -> None:
+    document = replay_json(str(EXTERNAL / "cin-2022.xml"))
+    # One child, one episode: referral, closure and CIN plan start and end are kept; the
+    # sample's placeholder dates put its assessment, enquiry and CP plan before the referral.
+    assert document["events"] == 4 and document["rejected"] == 3
+    assert document["stats"] == {"children": 1, "referrals": 1, "re_referrals": 0, "re_referral_rate": 0.0}
+    assert document["alerts"] == []
+
+
+@needs_samples
+def test_the_sample_annex_a_workbook_replays_to_the_documented_json() -> None:
+    document = replay_json(str(EXTERNAL / "Annex_A.xlsx"))
+    assert document["events"] > 30 and document["rejected"] == 1
+    assert document["stats"]["referrals"] >= 5
+
+
+def test_a_simulated_census_of_50000_episodes_gives_the_simulators_re_referral_count(tmp_path: Path) -> None:
+    spec = SimulationSpec(children=37_500, seed=11, start=date(2021, 4, 1), months=24)
+    events = simulate(spec)
+    path = tmp_path / "census.xml"
+    with open(path, "wb") as out:
+        episodes = write_cin_census(events, out, reference_date=spec.end - timedelta(days=1))
+    assert episodes >= 50_000
+
+    document = replay_json(str(path))
+
+    referral_days: dict[str, set[date]] = defaultdict(set)
+    for event in events:
+        if isinstance(event, Referral):
+            referral_days[event.child_id].add(event.day)
+    expected = sum(
+        any(earlier < later and _within_a_year(earlier, later) for earlier in days) for days in referral_days.values()
+        for later in days
+    )  # fmt: skip
+    assert document["rejected"] == 0
+    assert document["stats"]["referrals"] == sum(len(d) for d in referral_days.values()) == episodes
+    assert document["stats"]["re_referrals"] == expected
+    assert 0.15 < document["stats"]["re_referral_rate"] < 0.3  # the simulator aims at the national 22%
+
+
+def _within_a_year(earlier: date, later: date) -> bool:
+    """later <= earlier + 12 calendar months, as a comparison of (year, month, day).
+
+    29 Feb + 12 months is 28 Feb: (y+1, 2, 29) is above 28 Feb and below 1 Mar, as it should.
+    """
+    return (later.year, later.month, later.day) <= (earlier.year + 1, earlier.month, earlier.day)
+
+
+def test_as_of_ignores_what_happened_later_and_rejections_are_counted(tmp_path: Path) -> None:
+    path = write(tmp_path, "census.xml", census(
+        child("C1", episode("2023-05-02", closure="2023-06-01", reason="RC8"), episode("2023-09-01")),
+        child("C2", episode("2023-07-01", closure="2023-06-01", reason="RC8")),  # closed before referred: refused
+    ))  # fmt: skip
+    agreements = write(tmp_path, "agreements.csv", f"{AGREEMENTS_HEADER}\nwa-1,C1,CIN East,2023-06-01,,,,,yes\n")
+    everything = replay_json(str(path), str(agreements))
+    assert everything["rejected"] == 1
+    assert everything["stats"] == {"children": 1, "referrals": 2, "re_referrals": 1, "re_referral_rate": 0.5}
+    [alert] = everything["alerts"]
+    assert (alert["rule"], alert["child_id"], alert["severity"]) == ("rereferral_after_agreement", "C1", "high")
+    assert alert["facts"]["referral_date"] == "2023-09-01" and alert["facts"]["agreement_id"] == "wa-1"
+
+    earlier = replay_json(str(path), str(agreements), "--as-of", "2023-08-31")
+    assert earlier["stats"]["referrals"] == 1 and earlier["alerts"] == []
+
+
+def test_the_table_names_the_figures_and_the_alerts(tmp_path: Path) -> None:
+    path = write(tmp_path, "census.xml", census(child("C1", episode("2023-05-02"), episode("2023-09-01"))))
+    done = casewatch("replay", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "referrals 2  re-referrals 1 (50.0%" in done.stdout
+    missing = casewatch("replay", str(tmp_path / "nowhere.xml"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr

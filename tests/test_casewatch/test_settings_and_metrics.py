@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from agents.rules.rereferral_after_agreement import RULE as REREFERRAL
+from casewatch.metrics import Metrics
+from casewatch.settings import Settings, SettingsError
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.bootstrap_servers is None
+    assert settings.database_url == "sqlite:///casewatch.db"
+    assert settings.topics.alerts == "casewatch.alerts"
+    assert settings.rules.of(REREFERRAL).window_months == 12
+
+
+def test_environment_is_read() -> None:
+    settings = Settings.from_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": "k:9092",
+            "CASEWATCH_PARTITIONS": "12",
+            "CASEWATCH_TOPIC_PREFIX": "la201",
+            "CASEWATCH_WINDOW_MONTHS": "6",
+            "CASEWATCH_LINK_TEMPLATE": "https://lcs/{child_id}",
+            "CASEWATCH_STATE_DIR": "/var/lib/cw",
+            "CASEWATCH_API_TOKENS": "a, b,,",
+        }
+    )
+    assert settings.bootstrap_servers == "k:9092"
+    assert settings.topics.inputs[0].startswith("la201.") and settings.topics.partitions == 12
+    assert settings.rules.of(REREFERRAL).window_months == 6 and settings.rules.link("C1") == "https://lcs/C1"
+    assert settings.state_dir == Path("/var/lib/cw")
+    assert settings.api_tokens == frozenset({"a", "b"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CASEWATCH_PARTITIONS": "six"}, "CASEWATCH_PARTITIONS must be a whole number"),
+        ({"CASEWATCH_PARTITIONS": "0"}, "CASEWATCH_PARTITIONS must be at least 1"),
+        ({"CASEWATCH_LINK_TEMPLATE": "https://lcs/"}, "must contain {child_id}"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_metrics_follow_prometheus_naming_on_the_registry_given() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics.create(registry)
+    metrics.events_consumed.labels(event_type="referral").inc()
+    metrics.alerts_raised.labels(rule="r", severity="high").inc(2)
+    metrics.event_to_alert_latency.observe(0.03)
+    text = generate_latest(registry).decode()
+    assert 'casewatch_events_consumed_total{event_type="referral"} 1.0' in text
+    assert 'casewatch_alerts_raised_total{rule="r",severity="high"} 2.0' in text
+    assert "casewatch_event_to_alert_latency_seconds_bucket" in text
+    assert registry.get_sample_value("casewatch_event_to_alert_latency_seconds_count") == 1
