@@ -1,6 +1,6 @@
 """The offline driver: the rules over a recorded stream, in event-time order, no Kafka.
 
-The CLI's `replay` and `what-if`, the demo's expectation and the tests use it; it calls
+The CLI's `replay` (and its `--what-if`), the demo's expectation and the tests use it; it calls
 the same `engine` functions as the live agents, so the two agree on every alert id.
 
 Time is the stream's: before each event, every child and team whose next deadline has

@@ -94,8 +94,8 @@ environment:
   CASEWATCH_HTTP_HOST           HTTP API address (default 127.0.0.1)
   CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
   CASEWATCH_MAX_BODY_BYTES      largest HTTP request body in bytes (default 1048576, 1 MiB)
-  CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12)
-  CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id}
+  CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12; the file may override)
+  CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id} (likewise)
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)
 """
 
