@@ -141,10 +141,20 @@ def claim(engine: Engine, *, owner: str, now: datetime, lease: timedelta, limit:
     due = or_(and_(n.status == "pending", n.due_at <= now), and_(n.status == "sending", n.lease_until <= now))
     # FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has no row locks and SQLAlchemy leaves the
     # clause out there, where the single UPDATE runs under the database's write lock instead.
-    chosen = select(n.id).where(due).order_by(n.due_at, n.id).limit(limit).with_for_update(skip_locked=True)
+    # A MATERIALIZED CTE, not `id IN (subquery)`: PostgreSQL may run such a subquery again
+    # for each row, and with SKIP LOCKED each run locks further rows, so LIMIT stops holding.
+    chosen = (
+        select(n.id)
+        .where(due)
+        .order_by(n.due_at, n.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("chosen")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
     statement = (
         update(notifications)
-        .where(n.id.in_(chosen), due)
+        .where(n.id == chosen.c.id, due)
         .values(status="sending", accepting=None, attempts=n.attempts + 1, lease_until=now + lease, leased_by=owner)
         .returning(n.id, n.idempotency_key, n.kind, n.route, n.receiver, n.group_labels, n.attempts)
     )

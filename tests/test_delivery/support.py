@@ -1,8 +1,10 @@
 """Real receivers on 127.0.0.1 for delivery tests, a controlled clock, and a recording channel."""
 
 import json
+import signal
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from prometheus_client import CollectorRegistry
@@ -117,16 +120,18 @@ class HttpReceiver:
     `answers` are (status, headers) pairs given to the first requests in turn; after them
     it answers `ok_status`. `hold_request` (1-based) blocks that request until `release()`,
     answering 503 then, so a test can kill the sender while the request is in flight.
+    `delay` slows every answer, as a loaded receiver would.
     """
 
     def __init__(
         self, answers: list[tuple[int, dict[str, str]]] | None = None, *, ok_status: int = 200,
-        hold_request: int | None = None,
+        hold_request: int | None = None, delay: float = 0.0,
     ) -> None:  # fmt: skip
         self.received: list[Received] = []
         self._answers = list(answers or [])
         self._ok = ok_status
         self._hold_request = hold_request
+        self._delay = delay
         self.holding = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -145,6 +150,7 @@ class HttpReceiver:
                 if held:
                     receiver.holding.set()
                     receiver._release.wait(30)
+                time.sleep(receiver._delay)
                 try:
                     self.send_response(status)
                     for name, value in headers.items():
@@ -215,7 +221,7 @@ def smtp_server(folder: Path, *, user: str, password: str) -> Iterator[tuple[Mai
         ok = isinstance(data, LoginPassword) and data.login.decode() == user and data.password.decode() == password
         if ok:
             mailbox.logins.append(user)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     port = free_port()
     controller = Controller(
@@ -227,3 +233,44 @@ def smtp_server(folder: Path, *, user: str, password: str) -> Iterator[tuple[Mai
         yield mailbox, port, cert
     finally:
         controller.stop()
+
+
+class DispatcherProcess:
+    """`casewatch dispatch` as its own process, as production runs it."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "DispatcherProcess":
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "casewatch", "dispatch", "--metrics-port", "0", "--loglevel", "info"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return self
+
+    def describe(self) -> str:
+        return f"dispatcher log {self.log}:\n" + self.log.read_text(errors="replace")[-4000:]
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no chance to record what it was sending."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def write_config(folder: Path, routing_section: dict[str, Any]) -> Path:
+    path = folder / "casewatch.yaml"
+    path.write_text(yaml.safe_dump({"routing": routing_section}))
+    return path

@@ -105,6 +105,7 @@ def test_dispatchers_claiming_at_once_never_take_the_same_notification(database_
     alerts = [make_alert(f"a{i}", child_id=f"C{i}") for i in range(40)]
     h.store(*alerts, at=0)
     taken: list[int] = []
+    sizes: list[int] = []
     lock = threading.Lock()
     start = threading.Barrier(4)
 
@@ -114,6 +115,7 @@ def test_dispatchers_claiming_at_once_never_take_the_same_notification(database_
         while batch := claim(engine, owner=name, now=h.clock.at(1), lease=timedelta(minutes=5), limit=3):
             with lock:
                 taken.extend(c.id for c in batch)
+                sizes.append(len(batch))
         engine.dispose()
 
     threads = [threading.Thread(target=dispatcher, args=(f"d{i}",)) for i in range(4)]
@@ -122,6 +124,7 @@ def test_dispatchers_claiming_at_once_never_take_the_same_notification(database_
     for thread in threads:
         thread.join(60)
     assert len(taken) == 40 and len(set(taken)) == 40
+    assert max(sizes) <= 3  # each claim keeps to its limit (so a lease covers only what it can send)
 
 
 def test_outbox_metrics_count_depth_and_the_oldest_undelivered_age(database_url: str) -> None:
