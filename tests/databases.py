@@ -56,5 +56,5 @@ def database_summary() -> list[str]:
     if _used["postgresql"]:
         lines.append(f"databases: {', '.join(sorted(_servers))} for {_used['postgresql']} tests")
     else:
-        lines.append(f"databases: no PostgreSQL ({POSTGRES_ENV} unset): its variants were skipped")
+        lines.append(f"databases: no PostgreSQL ({POSTGRES_ENV} unset): its variants did not run")
     return lines
