@@ -28,7 +28,15 @@ ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 
 class LifecycleError(ValueError):
-    """The change cannot be made (unknown alert, already resolved, bad actor); the message says why."""
+    """The change cannot be made (bad actor, bad matcher...); the message says why."""
+
+
+class UnknownSubject(LifecycleError):
+    """No such alert, silence or notification."""
+
+
+class Conflict(LifecycleError):
+    """The subject's state forbids the change (already resolved, not failed...)."""
 
 
 def check_actor(actor: str, what: str = "--by") -> str:
@@ -76,7 +84,7 @@ def change(
     with engine.begin() as connection:
         known = select(alerts_table.c.alert_id).where(alerts_table.c.alert_id == alert_id)
         if connection.execute(known).first() is None:
-            raise LifecycleError(f"no alert {alert_id}")
+            raise UnknownSubject(f"no alert {alert_id}")
         connection.execute(
             outbox.dialect_insert(connection)(alert_lifecycle)
             .values(alert_id=alert_id, status="open", opened_at=now)
@@ -95,10 +103,10 @@ def change(
 def _transition(before: Any, action: Action, *, actor: str, assignee: str | None, now: datetime) -> dict[str, Any]:
     """The columns an action changes; refuses what makes no sense (acting on a resolved alert)."""
     if before.status == "resolved":
-        raise LifecycleError(f"alert {before.alert_id} is resolved (by {before.resolved_by})")
+        raise Conflict(f"alert {before.alert_id} is resolved (by {before.resolved_by})")
     if action == "acknowledge":
         if before.status == "acknowledged":
-            raise LifecycleError(f"alert {before.alert_id} is already acknowledged (by {before.acknowledged_by})")
+            raise Conflict(f"alert {before.alert_id} is already acknowledged (by {before.acknowledged_by})")
         return {"status": "acknowledged", "acknowledged_by": actor, "acknowledged_at": now}
     if action == "assign":
         return {"assignee": assignee}
@@ -149,9 +157,9 @@ def resend_notification(engine: Engine, notification_id: int, *, actor: str, now
     with engine.begin() as connection:
         row = outbox.get_notification(connection, notification_id)
         if row is None:
-            raise LifecycleError(f"no notification {notification_id}")
+            raise UnknownSubject(f"no notification {notification_id}")
         if not outbox.requeue(connection, notification_id, now=now):
-            raise LifecycleError(f"notification {notification_id} is {row.status}; only a failed one is resent")
+            raise Conflict(f"notification {notification_id} is {row.status}; only a failed one is resent")
         detail = {"receiver": row.receiver, "last_error": row.last_error, "attempts": row.attempts}
         audit(connection, actor=actor, action="resend", subject="notification", subject_id=str(notification_id),
               detail=detail, now=now)  # fmt: skip

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
-from casewatch.delivery.lifecycle import LifecycleError, audit, check_actor
+from casewatch.delivery.lifecycle import Conflict, LifecycleError, UnknownSubject, audit, check_actor
 from casewatch.delivery.matchers import LabelMatcher, parse_matcher
 from casewatch.delivery.routing import Silence
 from casewatch.delivery.tables import silences
@@ -85,7 +85,9 @@ def remove_silence(engine: Engine, silence_id: int, *, actor: str, now: datetime
         )
         if not removed.rowcount:
             exists = connection.execute(select(s.id).where(s.id == silence_id)).first()
-            raise LifecycleError(f"silence {silence_id} was already removed" if exists else f"no silence {silence_id}")
+            if exists:
+                raise Conflict(f"silence {silence_id} was already removed")
+            raise UnknownSubject(f"no silence {silence_id}")
         audit(connection, actor=actor, action="unsilence", subject="silence", subject_id=str(silence_id),
               detail={}, now=now)  # fmt: skip
     return _get(engine, silence_id)
