@@ -7,21 +7,20 @@ silence is kept, marked removed, so the log and the list can still say what it m
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
 from casewatch.delivery.lifecycle import Conflict, LifecycleError, UnknownSubject, audit, check_actor
-from casewatch.delivery.matchers import LabelMatcher, parse_matcher
+from casewatch.delivery.matchers import parse_matcher
 from casewatch.delivery.routing import Silence
 from casewatch.delivery.tables import silences
 
 
 @dataclass(frozen=True)
-class SilenceRow:
-    id: int
-    matchers: tuple[LabelMatcher, ...]
-    starts_at: datetime
-    ends_at: datetime
+class SilenceRow(Silence):
+    """A silence with who made it, when, and whether it was removed."""
+
     created_by: str
     created_at: datetime
     comment: str | None
@@ -33,10 +32,7 @@ class SilenceRow:
             return "removed"
         if now >= self.ends_at:
             return "expired"
-        return "active" if now >= self.starts_at else "pending"
-
-    def as_silence(self) -> Silence:
-        return Silence(self.id, self.matchers, self.starts_at, self.ends_at)
+        return "active" if self.active(now) else "pending"
 
 
 def add_silence(
@@ -105,7 +101,7 @@ def list_silences(engine: Engine, *, include_ended: bool = False, now: datetime)
 def active_silences(connection: Connection, now: datetime) -> list[Silence]:
     s = silences.c
     query = select(silences).where(s.removed_at.is_(None), s.starts_at <= now, s.ends_at > now).order_by(s.id)
-    return [_row(r).as_silence() for r in connection.execute(query)]
+    return [_row(r) for r in connection.execute(query)]
 
 
 def _get(engine: Engine, silence_id: int) -> SilenceRow:
@@ -113,7 +109,7 @@ def _get(engine: Engine, silence_id: int) -> SilenceRow:
         return _row(connection.execute(select(silences).where(silences.c.id == silence_id)).one())
 
 
-def _row(r: object) -> SilenceRow:
-    values = dict(r._mapping)  # type: ignore[attr-defined]
+def _row(r: Row[Any]) -> SilenceRow:
+    values = dict(r._mapping)
     values["matchers"] = tuple(parse_matcher(m) for m in json.loads(values["matchers"]))
     return SilenceRow(**values)
