@@ -115,17 +115,16 @@ def routes(engine: Engine, *, prefix: str = "", clock: Clock = utc_now) -> list[
         await run(work)
         return _json({"id": _id(request), "status": "pending"})
 
-    guarded = _guard
     return [
-        web.post(f"{prefix}/alerts/{{alert_id}}/ack", guarded(change("acknowledge"))),
-        web.post(f"{prefix}/alerts/{{alert_id}}/assign", guarded(change("assign"))),
-        web.post(f"{prefix}/alerts/{{alert_id}}/resolve", guarded(change("resolve"))),
-        web.get(f"{prefix}/alerts/{{alert_id}}/history", guarded(history)),
-        web.get(f"{prefix}/silences", guarded(list_silences)),
-        web.post(f"{prefix}/silences", guarded(add_silence)),
-        web.delete(f"{prefix}/silences/{{id}}", guarded(remove_silence)),
-        web.get(f"{prefix}/notifications", guarded(list_notifications)),
-        web.post(f"{prefix}/notifications/{{id}}/resend", guarded(resend)),
+        web.post(f"{prefix}/alerts/{{alert_id}}/ack", _guard(change("acknowledge"))),
+        web.post(f"{prefix}/alerts/{{alert_id}}/assign", _guard(change("assign"))),
+        web.post(f"{prefix}/alerts/{{alert_id}}/resolve", _guard(change("resolve"))),
+        web.get(f"{prefix}/alerts/{{alert_id}}/history", _guard(history)),
+        web.get(f"{prefix}/silences", _guard(list_silences)),
+        web.post(f"{prefix}/silences", _guard(add_silence)),
+        web.delete(f"{prefix}/silences/{{id}}", _guard(remove_silence)),
+        web.get(f"{prefix}/notifications", _guard(list_notifications)),
+        web.post(f"{prefix}/notifications/{{id}}/resend", _guard(resend)),
     ]
 
 
