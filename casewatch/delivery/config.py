@@ -212,6 +212,11 @@ class RoutingConfig(_Strict):
             raise ValueError("route.receiver: the root route needs a receiver")
         if self.route.matchers:
             raise ValueError("route.matchers: the root route takes every alert, so it has no matchers")
+        for index, receiver in enumerate(self.receivers):
+            channel = getattr(receiver, receiver.kind)
+            timeout = getattr(channel, "timeout", timedelta(0))
+            if timeout * 2 > self.delivery.lease:  # a send outliving its lease could be sent twice
+                raise ValueError(f"receivers[{index}].{receiver.kind}.timeout must be under half of delivery.lease")
         for path, route in _walk(self.route, "route"):
             for key in ("receiver", "escalate_to"):
                 name = getattr(route, key)

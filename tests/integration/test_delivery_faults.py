@@ -17,7 +17,8 @@ from tests.alerts import make_alert
 from tests.integration.support import wait_until
 from tests.test_delivery.support import DispatcherProcess, HttpReceiver, write_config
 
-FAST = {"backoff_initial": "50ms", "backoff_max": "200ms", "lease": "2s", "poll_interval": "100ms",
+# Short backoffs and lease, so the test takes seconds; the send timeout stays under half the lease.
+FAST = {"backoff_initial": "50ms", "backoff_max": "200ms", "lease": "4s", "poll_interval": "100ms",
         "max_attempts": 30, "batch_size": 2}  # fmt: skip
 
 
@@ -26,7 +27,7 @@ def _setup(database_url: str, folder: Path, url: str, alerts: int) -> tuple[dict
         folder,
         {
             "route": {"receiver": "ops", "group_by": ["child_id"], "group_wait": "0s"},
-            "receivers": [{"name": "ops", "webhook": {"url": url, "secret_env": "HOOK_SECRET"}}],
+            "receivers": [{"name": "ops", "webhook": {"url": url, "secret_env": "HOOK_SECRET", "timeout": "1900ms"}}],
             "delivery": FAST,
         },
     )

@@ -39,6 +39,9 @@ def test_without_a_file_or_a_routing_section_the_documented_default_applies(tmp_
         ({"route": {"receiver": "default", "escalate_after": "1h"}}, "escalate_after and escalate_to go together"),
         ({"route": {"receiver": "default"}, "delivery": {"max_attempts": 0}},
          "routing.delivery.max_attempts: Input should be greater than or equal to 1"),
+        ({"route": {"receiver": "default"}, "delivery": {"lease": "15s"},
+          "receivers": [*RECEIVERS, {"name": "hook", "webhook": {"url": "http://h", "timeout": "10s"}}]},
+         "receivers[4].webhook.timeout must be under half of delivery.lease"),
     ],
 )  # fmt: skip
 def test_a_bad_section_fails_with_a_message_naming_the_key(section: dict[str, Any], message: str) -> None:
