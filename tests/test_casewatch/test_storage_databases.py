@@ -1,4 +1,4 @@
-"""Storage on SQLite and PostgreSQL: upserts, the hook's transaction, and the Alembic schema."""
+"""Storage on SQLite and PostgreSQL: upserts, the outbox hook's transaction, and the Alembic schema."""
 
 import subprocess
 import sys
