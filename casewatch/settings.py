@@ -94,6 +94,17 @@ environment:
 """
 
 
+def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
+    """A variable the configuration file names, such as a receiver's secret (`password_env:`).
+
+    Read here, so settings stays the one reader of the environment.
+    """
+    value = (os.environ if env is None else env).get(name)
+    if not value:
+        raise SettingsError(f"{name} is not set, and the routing configuration needs it")
+    return value
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":

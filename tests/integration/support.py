@@ -43,8 +43,10 @@ class Deployment:
     @property
     def env(self) -> dict[str, str]:
         s = self.settings
+        config = {"CASEWATCH_CONFIG": str(s.config_path)} if s.config_path else {}
         return dict(
             os.environ,
+            **config,
             KAFKA_BOOTSTRAP_SERVERS=str(s.bootstrap_servers),
             CASEWATCH_TOPIC_PREFIX=s.topic_prefix,
             CASEWATCH_PARTITIONS=str(s.partitions),
