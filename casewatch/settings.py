@@ -45,6 +45,23 @@ class Settings:
     def with_bootstrap(self, servers: str) -> "Settings":
         return replace(self, bootstrap_servers=servers)
 
+    def deployment_env(self) -> dict[str, str]:
+        """The environment that names this deployment, for starting its processes (worker,
+        dispatcher, CLI) as children: the inverse of from_env for those settings."""
+        env = {
+            "CASEWATCH_TOPIC_PREFIX": self.topic_prefix,
+            "CASEWATCH_PARTITIONS": str(self.partitions),
+            "CASEWATCH_APP_ID": self.app_id,
+            "CASEWATCH_DATABASE_URL": self.database_url,
+            "CASEWATCH_METRICS_PORT": str(self.metrics_port),
+            "CASEWATCH_STATE_DIR": str(self.state_dir),
+        }
+        if self.bootstrap_servers:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap_servers
+        if self.config_path:
+            env["CASEWATCH_CONFIG"] = str(self.config_path)
+        return env
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env

@@ -42,19 +42,7 @@ class Deployment:
 
     @property
     def env(self) -> dict[str, str]:
-        s = self.settings
-        config = {"CASEWATCH_CONFIG": str(s.config_path)} if s.config_path else {}
-        return dict(
-            os.environ,
-            **config,
-            KAFKA_BOOTSTRAP_SERVERS=str(s.bootstrap_servers),
-            CASEWATCH_TOPIC_PREFIX=s.topic_prefix,
-            CASEWATCH_PARTITIONS=str(s.partitions),
-            CASEWATCH_APP_ID=s.app_id,
-            CASEWATCH_DATABASE_URL=s.database_url,
-            CASEWATCH_METRICS_PORT=str(s.metrics_port),
-            CASEWATCH_STATE_DIR=str(s.state_dir),
-        )
+        return dict(os.environ, **self.settings.deployment_env())
 
     def run_cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
