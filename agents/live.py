@@ -27,7 +27,7 @@ from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
 from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
-from casewatch.storage import upsert_alerts
+from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
 from schemas.events import CaseEvent
 from streams.codec import Rejection, dead_letter, decode_alert, decode_event, describe_validation_error, encode
@@ -51,8 +51,12 @@ def create_app(
     engine: Engine,
     metrics: Metrics,
     state_dir: str,
+    on_stored: StoredHook | None = None,
 ) -> faust.App:
-    """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock."""
+    """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock.
+
+    `on_stored` runs in each batch's database transaction (the delivery outbox).
+    """
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
@@ -200,7 +204,9 @@ def create_app(
         for attempt in itertools.count():
             try:
                 # Off the event loop, so consumption carries on meanwhile.
-                await loop.run_in_executor(database, functools.partial(upsert_alerts, engine=engine, alerts=alerts))
+                await loop.run_in_executor(
+                    database, functools.partial(upsert_alerts, engine=engine, alerts=alerts, on_stored=on_stored)
+                )
                 return
             except SQLAlchemyError as error:
                 pause = min(30.0, 0.5 * 2**attempt)

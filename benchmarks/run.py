@@ -90,22 +90,13 @@ class Bench:
             database_url=f"sqlite:///{self.work / (tag + '.db')}",
             metrics_port=free_port(),
             state_dir=self.work / "state",
+            config_path=self.config,
         )
         ensure_topics(self.bootstrap, settings.topics)
         return settings
 
     def worker(self, settings: Settings, log_name: str) -> subprocess.Popen[bytes]:
-        env = dict(
-            os.environ,
-            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
-            CASEWATCH_TOPIC_PREFIX=settings.topic_prefix,
-            CASEWATCH_PARTITIONS=str(settings.partitions),
-            CASEWATCH_APP_ID=settings.app_id,
-            CASEWATCH_DATABASE_URL=settings.database_url,
-            CASEWATCH_METRICS_PORT=str(settings.metrics_port),
-            CASEWATCH_STATE_DIR=str(settings.state_dir),
-            CASEWATCH_CONFIG=str(self.config),
-        )
+        env = dict(os.environ, **settings.deployment_env())
         out = open(self.work / log_name, "wb")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             [sys.executable, "-m", "casewatch", "worker", "--metrics-host", "127.0.0.1", "--loglevel", "info"],

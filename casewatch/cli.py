@@ -6,10 +6,11 @@ import logging
 import os
 import signal
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from casewatch import __version__
+from casewatch.delivery import commands as delivery
 from casewatch.ingest import configure as configure_ingest
 from casewatch.replay_cli import configure as configure_replay
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
@@ -104,6 +105,47 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
     serve.set_defaults(run=_serve)
+    # Delivery (casewatch/delivery/commands.py has the handlers; docs/delivery.md the guide).
+    dispatch = command("dispatch", "Send the outbox's notifications (Teams, email, webhooks, console) until SIGTERM.")
+    dispatch.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    dispatch.add_argument("--metrics-port", type=int, default=9109, help="metrics port, 0 to disable (default 9109)")
+    dispatch.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
+    dispatch.add_argument("--loglevel", choices=("error", "warning", "info", "debug"), default="warning")
+    dispatch.set_defaults(run=delivery.dispatch)
+    notifications = command("notifications", "List notifications, newest first; `resend ID` retries a failed one.")
+    notifications.add_argument("--failed", action="store_true", help="only those parked as failed")
+    notifications.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
+    notifications.add_argument("--format", choices=("table", "json"), default="table")
+    notifications.set_defaults(run=delivery.notifications)
+    resend = notifications.add_subparsers(title="actions", metavar="ACTION").add_parser("resend", help="resend one")
+    resend.add_argument("id", type=_positive, metavar="ID")
+    resend.add_argument("--by", help="who resends it, for the audit log (default: your login)")
+    resend.set_defaults(run=delivery.resend)
+    silence = command("silence", "Mute alerts matching labels until an expiry: add, list, remove.")
+    silence_actions = silence.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    silence_add = silence_actions.add_parser("add", help='e.g. silence add team="CIN East" rule=x --for 2h')
+    silence_add.add_argument("matchers", nargs="+", metavar="MATCHER", help="label=value, label!=value, label=~regex")
+    silence_add.add_argument("--for", dest="duration", default="2h", help="how long: 30m, 2h, 1d (default 2h)")
+    silence_add.add_argument("--until", type=_aware_time, help="or until this ISO time")
+    silence_add.add_argument("--comment", help="why (no case details)")
+    silence_list = silence_actions.add_parser("list", help="active and future silences")
+    silence_list.add_argument("--all", action="store_true", help="expired and removed ones too")
+    silence_remove = silence_actions.add_parser("remove", help="end a silence now")
+    silence_remove.add_argument("id", type=_positive, metavar="ID")
+    for sub in (silence_add, silence_remove):
+        sub.add_argument("--by", help="who, for the audit log (default: your login)")
+    silence.set_defaults(run=delivery.silence)
+    alert = command("alert", "Acknowledge, assign or resolve an alert; show its history.")
+    alert_actions = alert.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
+    for name, summary in (("ack", "acknowledge: someone is on it"), ("assign", "assign to someone"),
+                          ("resolve", "resolve: dealt with"), ("history", "who did what, when")):  # fmt: skip
+        sub = alert_actions.add_parser(name, help=summary)
+        sub.add_argument("id", metavar="ID", help="the alert_id")
+        if name != "history":
+            sub.add_argument("--by", required=True, help="who (user name or address), for the audit log")
+        if name == "assign":
+            sub.add_argument("--to", required=True, help="the assignee (user name or address)")
+    alert.set_defaults(run=delivery.alert)
     return parser
 
 
@@ -112,6 +154,11 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _aware_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

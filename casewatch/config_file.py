@@ -1,8 +1,8 @@
 """The YAML configuration file (CASEWATCH_CONFIG), read once when a command starts.
 
-This is the edge: it reads the file and hands the `rules:` section to the pure validation
-in agents.rules.config. Other top-level sections (`routing:`, owned by alert delivery)
-are someone else's to judge and are left alone. Any problem stops start-up with the file,
+This is the edge: it reads the file (for every section: alert delivery reads `routing:`
+through `read_config_file` too) and hands the `rules:` section to the pure validation in
+agents.rules.config. Other top-level sections are someone else's to judge. Any problem stops start-up with the file,
 the key and the reason, through the CLI's setting-error path (exit code 2).
 """
 
@@ -25,14 +25,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
-        raise ConfigFileError(f"{path}: cannot read the configuration file: {reason}") from None
+        raise ConfigFileError(f"cannot read the configuration file {path}: {reason}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or "cannot be parsed"
-        raise ConfigFileError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise ConfigFileError(f"{path} is not valid YAML{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

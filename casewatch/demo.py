@@ -111,8 +111,7 @@ class _Worker:
 
     def __enter__(self) -> "_Worker":
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=str(self.settings.bootstrap_servers),
-                   CASEWATCH_CONFIG=str(self.settings.config_path))  # fmt: skip
+        env = dict(os.environ, **self.settings.deployment_env())
         with open(self.log, "wb") as out:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "casewatch", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT

@@ -129,7 +129,8 @@ class LocalKafka:
                 text=True,
             )
             if formatted.returncode != 0:
-                raise KafkaSetupError(f"formatting the KRaft store failed:\n{formatted.stderr[-2000:]}")
+                output = (formatted.stdout + formatted.stderr)[-2000:]
+                raise KafkaSetupError(f"formatting the KRaft store failed (exit {formatted.returncode}):\n{output}")
         with open(self.data_dir / "stdout.log", "ab") as out:
             self._process = subprocess.Popen([*java, "kafka.Kafka", str(properties)], stdout=out, stderr=out)
         self._wait_ready(timeout)

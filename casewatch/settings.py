@@ -45,6 +45,23 @@ class Settings:
     def with_bootstrap(self, servers: str) -> "Settings":
         return replace(self, bootstrap_servers=servers)
 
+    def deployment_env(self) -> dict[str, str]:
+        """The environment that names this deployment, for starting its processes (worker,
+        dispatcher, CLI) as children: the inverse of from_env for those settings."""
+        env = {
+            "CASEWATCH_TOPIC_PREFIX": self.topic_prefix,
+            "CASEWATCH_PARTITIONS": str(self.partitions),
+            "CASEWATCH_APP_ID": self.app_id,
+            "CASEWATCH_DATABASE_URL": self.database_url,
+            "CASEWATCH_METRICS_PORT": str(self.metrics_port),
+            "CASEWATCH_STATE_DIR": str(self.state_dir),
+        }
+        if self.bootstrap_servers:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap_servers
+        if self.config_path:
+            env["CASEWATCH_CONFIG"] = str(self.config_path)
+        return env
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
@@ -98,6 +115,17 @@ environment:
   CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id} (likewise)
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)
 """
+
+
+def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
+    """A variable the configuration file names, such as a receiver's secret (`password_env:`).
+
+    Read here, so settings stays the one reader of the environment.
+    """
+    value = (os.environ if env is None else env).get(name)
+    if not value:
+        raise SettingsError(f"{name} is not set, and the routing configuration needs it")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

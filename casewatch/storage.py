@@ -1,11 +1,18 @@
-"""Alerts in a relational database through SQLAlchemy: SQLite by default, PostgreSQL by URL."""
+"""Alerts in a relational database through SQLAlchemy: SQLite by default, PostgreSQL by URL.
 
-from collections.abc import Sequence
+The schema is Alembic's (casewatch/migrations); `metadata` mirrors it for queries, and a
+test checks the two agree.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -14,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     func,
     select,
 )
@@ -43,22 +51,64 @@ class StorageError(RuntimeError):
     """The database URL cannot be used."""
 
 
+@dataclass(frozen=True)
+class StoredAlert:
+    """An alert the upsert inserted (version 1) or changed (a later version)."""
+
+    alert: Alert
+    version: int
+
+
+# Runs inside the upsert's transaction with what it stored, so work that must not be lost
+# with the alert (the delivery outbox) commits or rolls back with it.
+StoredHook = Callable[[Connection, list[StoredAlert], datetime], None]
+
+
 def connect(url: str) -> Engine:
-    """An engine with the schema in place. SQLite folders are created as needed."""
+    """An engine with the schema migrated to the newest revision. SQLite folders are created as needed."""
+    from casewatch.migrations import upgrade_to_head
+
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if engine.dialect.name not in ("sqlite", "postgresql"):
         raise StorageError(f"casewatch stores alerts in SQLite or PostgreSQL, not {engine.dialect.name}")
-    metadata.create_all(engine)
+    if engine.dialect.name == "sqlite":
+        _serialise_sqlite_writers(engine)
+    upgrade_to_head(engine)
     return engine
 
 
-def upsert_alerts(*, engine: Engine, alerts: Sequence[Alert]) -> int:
-    """Insert new alerts, update known ones (same alert_id) in one transaction; returns rows."""
+def _serialise_sqlite_writers(engine: Engine) -> None:
+    """Every SQLite transaction takes the write lock when it begins (BEGIN IMMEDIATE).
+
+    The worker, dispatchers and the CLI share one file. A deferred transaction that reads,
+    then writes after another process committed, fails at once instead of waiting; an
+    immediate one waits its turn (up to the 30 s timeout). WAL lets readers run meanwhile.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # the driver begins nothing itself; we do below
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upsert_alerts(
+    *, engine: Engine, alerts: Sequence[Alert], on_stored: StoredHook | None = None, now: datetime | None = None
+) -> int:
+    """Insert new alerts, update known ones (same alert_id) in one transaction; returns rows.
+
+    `on_stored` gets the alerts actually inserted or changed (an identical redelivery is
+    neither) and runs in the same transaction. `now` is the wall clock unless a test sets it.
+    """
     if not alerts:
         return 0
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     # The latest version of each id wins within a batch, as it would across batches.
     latest = {a.alert_id: a for a in alerts}
     rows = [
@@ -89,9 +139,11 @@ def upsert_alerts(*, engine: Engine, alerts: Sequence[Alert]) -> int:
         },
         # A redelivered identical alert is not a new version.
         where=alerts_table.c.payload != insert.excluded.payload,
-    )
+    ).returning(alerts_table.c.alert_id, alerts_table.c.versions)
     with engine.begin() as connection:
-        connection.execute(statement, rows)
+        stored = connection.execute(statement, rows).all()
+        if on_stored is not None and stored:
+            on_stored(connection, [StoredAlert(latest[row.alert_id], row.versions) for row in stored], now)
     return len(rows)
 
 

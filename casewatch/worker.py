@@ -7,6 +7,8 @@ from prometheus_client import REGISTRY, start_http_server
 
 from agents.live import create_app
 from casewatch.config_file import load_rules
+from casewatch.delivery.config import load_routing
+from casewatch.delivery.outbox import enqueuer
 from casewatch.metrics import Metrics
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
@@ -18,6 +20,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
     rules = load_rules(settings)  # a bad configuration file stops start-up here, before Kafka
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: the worker needs a Kafka cluster")
+    routing = load_routing(settings.config_path)  # a bad routing: section fails here, at start
     created = ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
     if created:
         logging.getLogger("casewatch.worker").warning("created topics %s", ", ".join(created))
@@ -34,5 +37,6 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         engine=connect(settings.database_url),
         metrics=metrics,
         state_dir=str(state_dir),
+        on_stored=enqueuer(routing),
     )
     Worker(app, loglevel=loglevel).execute_from_commandline()

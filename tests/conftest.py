@@ -10,6 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from casewatch.local_kafka import KAFKA_VERSION, LocalKafka
+from tests.databases import database_summary, database_url
+
+__all__ = ["database_url"]  # the fixture, shared with every test folder
 
 _broker_description: list[str] = []
 
@@ -53,5 +56,5 @@ def pytest_report_header() -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for line in _broker_description:
+    for line in _broker_description + database_summary():
         terminalreporter.write_line(line)

@@ -13,7 +13,7 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from casewatch.http import ingest, openapi
+from casewatch.http import alert_routes, ingest, openapi
 from casewatch.http_auth import bearer_auth
 from casewatch.settings import Settings, SettingsError
 
@@ -24,7 +24,7 @@ class RouteModule(Protocol):
     def openapi(self) -> openapi.Fragment: ...
 
 
-ROUTE_MODULES: tuple[RouteModule, ...] = (ingest,)
+ROUTE_MODULES: tuple[RouteModule, ...] = (ingest, alert_routes)
 
 
 def create_app(
@@ -62,7 +62,7 @@ def serve(settings: Settings) -> int:
     app = create_app(settings, registry=REGISTRY)
     print(
         f"casewatch: HTTP API on http://{settings.http_host}:{settings.http_port} "
-        f"(POST {ingest.PATH}, GET /openapi.json)",
+        f"(POST {ingest.PATH}, alerts and silences under {alert_routes.PREFIX}, GET /openapi.json)",
         file=sys.stderr,
         flush=True,
     )

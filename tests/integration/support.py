@@ -42,20 +42,7 @@ class Deployment:
 
     @property
     def env(self) -> dict[str, str]:
-        s = self.settings
-        env = dict(
-            os.environ,
-            KAFKA_BOOTSTRAP_SERVERS=str(s.bootstrap_servers),
-            CASEWATCH_TOPIC_PREFIX=s.topic_prefix,
-            CASEWATCH_PARTITIONS=str(s.partitions),
-            CASEWATCH_APP_ID=s.app_id,
-            CASEWATCH_DATABASE_URL=s.database_url,
-            CASEWATCH_METRICS_PORT=str(s.metrics_port),
-            CASEWATCH_STATE_DIR=str(s.state_dir),
-        )
-        if s.config_path is not None:
-            env["CASEWATCH_CONFIG"] = str(s.config_path)
-        return env
+        return dict(os.environ, **self.settings.deployment_env())
 
     def with_config(self, path: Path) -> "Deployment":
         """The same deployment, started with this configuration file (CASEWATCH_CONFIG)."""

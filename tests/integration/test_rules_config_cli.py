@@ -8,13 +8,13 @@ from tests.integration.support import Deployment
 
 BAD_FILES = [
     ("rules:\n  agreement_review_overdue:\n    grace_days: -3\n",
-     "rules.agreement_review_overdue.grace_days: must be at least 0, not -3"),
+     "{path}: rules.agreement_review_overdue.grace_days: must be at least 0, not -3"),
     ("rules:\n  repeated_agreements:\n    cuont: 3\n",
-     "rules.repeated_agreements.cuont: unknown setting (known: enabled, severity, count, window_months)"),
+     "{path}: rules.repeated_agreements.cuont: unknown setting (known: enabled, severity, count, window_months)"),
     ("rules:\n  team_rereferral_rate_high: {threshold: 22.6}\n",
-     "rules.team_rereferral_rate_high.threshold: must be at most 1.0, not 22.6"),
-    ("rules:\n  link_template: https://lcs.example/{name}\n", "rules.link_template: may only contain"),
-    ("rules:\n  grace_days: [\n", "not valid YAML at line 3, column 1"),
+     "{path}: rules.team_rereferral_rate_high.threshold: must be at most 1.0, not 22.6"),
+    ("rules:\n  link_template: https://lcs.example/{name}\n", "{path}: rules.link_template: may only contain"),
+    ("rules:\n  grace_days: [\n", "{path} is not valid YAML at line 3, column 1"),
 ]  # fmt: skip
 
 
@@ -26,7 +26,7 @@ def test_a_bad_rules_file_stops_the_worker_with_the_key_and_the_reason(
     path.write_text(text)
     done = deployment.with_config(path).run_cli("worker", timeout=60)
     assert done.returncode == 2, done.stderr
-    assert f"casewatch: setting error: {path}: {message}" in done.stderr
+    assert "casewatch: setting error: " + message.format(path=path) in done.stderr
     assert "Traceback" not in done.stderr
 
 

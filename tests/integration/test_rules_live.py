@@ -17,7 +17,7 @@ from tests.integration.support import Deployment, WorkerProcess, read_topic, run
 
 # A two-second clock, and a horizon longer than the simulated history: with every event in
 # the horizon, the answer cannot depend on the order the worker happens to read topics in.
-CONFIG = "routing: {}\nrules:\n  timer_seconds: 2\n  horizon_months: 36\n"
+CONFIG = "rules:\n  timer_seconds: 2\n  horizon_months: 36\n"
 
 
 def configured(deployment: Deployment, tmp_path: Path) -> Deployment:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,11 @@ from schemas.events import EVENT_TYPE_NAMES, Plan, PlanOutcome, Referral
 
 TOKENS = frozenset({"s3cret-token-one", "another-token-two"})
 # Kafka is never contacted by these tests: nothing here reaches the point of publishing.
-SETTINGS = Settings(bootstrap_servers="127.0.0.1:9", api_tokens=TOKENS)
+SETTINGS = Settings(
+    bootstrap_servers="127.0.0.1:9",
+    api_tokens=TOKENS,
+    database_url=f"sqlite:///{tempfile.mkdtemp(prefix='casewatch-http-')}/alerts.db",
+)
 T = datetime(2024, 3, 1, 9, tzinfo=UTC)
 
 
@@ -151,3 +156,19 @@ def test_casewatch_serve_without_tokens_exits_with_a_clear_message() -> None:
     )
     assert done.returncode == 2
     assert "CASEWATCH_API_TOKENS is not set" in done.stderr
+
+
+def test_alert_lifecycle_routes_are_served_behind_the_token() -> None:
+    async def scenario(server: TestServer) -> tuple[int, int, int]:
+        url = server.make_url("/v1/alerts/0123456789abcdef0123456789abcdef/ack")
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json={"by": "tm"}) as anonymous:
+                pass
+            headers = {"Authorization": "Bearer s3cret-token-one"}
+            async with session.post(url, json={"by": "tm"}, headers=headers) as unknown:
+                pass
+            async with session.get(server.make_url("/v1/silences"), headers=headers) as listed:
+                return anonymous.status, unknown.status, listed.status
+
+    assert run_app(scenario) == (401, 404, 200)
+    assert "/v1/alerts/{alert_id}/ack" in openapi_document()["paths"]

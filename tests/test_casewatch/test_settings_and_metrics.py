@@ -59,3 +59,11 @@ def test_metrics_follow_prometheus_naming_on_the_registry_given() -> None:
     assert 'casewatch_alerts_raised_total{rule="r",severity="high"} 2.0' in text
     assert "casewatch_event_to_alert_latency_seconds_bucket" in text
     assert registry.get_sample_value("casewatch_event_to_alert_latency_seconds_count") == 1
+
+
+def test_deployment_env_reads_back_as_the_same_deployment(tmp_path: Path) -> None:
+    settings = Settings(
+        bootstrap_servers="127.0.0.1:9", topic_prefix="t1", partitions=3, app_id="a1",
+        database_url="sqlite:///x.db", metrics_port=0, state_dir=tmp_path, config_path=tmp_path / "c.yaml",
+    )  # fmt: skip
+    assert Settings.from_env(settings.deployment_env()) == settings

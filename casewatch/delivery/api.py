@@ -1,0 +1,183 @@
+"""HTTP routes for alert lifecycle, silences and notifications (aiohttp).
+
+`routes(engine)` returns route definitions for the casewatch HTTP app to add behind its
+bearer-token middleware (casewatch/http_auth.py). Bodies are JSON, validated strictly;
+errors are JSON `{"error": ...}`: 400 bad input, 404 unknown subject, 409 a state that
+forbids the change. Tokens do not name people, so a change names its actor in `by`,
+which the audit log records. Database work runs in a thread, off the event loop.
+
+    POST   /alerts/{alert_id}/ack        {"by": "team.manager"}
+    POST   /alerts/{alert_id}/assign     {"by": "team.manager", "to": "social.worker"}
+    POST   /alerts/{alert_id}/resolve    {"by": "team.manager"}
+    GET    /alerts/{alert_id}/history
+    GET    /silences[?all=true]
+    POST   /silences                     {"matchers": ["team=CIN East"], "duration": "2h", "by": "..."}
+    DELETE /silences/{id}?by=team.manager
+    GET    /notifications[?status=failed&limit=50]
+    POST   /notifications/{id}/resend    {"by": "ops.engineer"}
+"""
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
+
+from casewatch.delivery import lifecycle, outbox, silences
+from casewatch.delivery.config import Duration
+from casewatch.delivery.dispatcher import Clock, utc_now
+from casewatch.delivery.lifecycle import Action, Conflict, LifecycleError, UnknownSubject
+
+T = TypeVar("T")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: str
+
+
+B = TypeVar("B", bound=_Body)
+
+
+class _Assign(_Body):
+    to: str
+
+
+class _NewSilence(_Body):
+    matchers: list[str] = Field(min_length=1)
+    duration: Duration | None = None
+    ends_at: datetime | None = None
+    comment: str | None = None
+
+
+def routes(engine: Engine, *, prefix: str = "", clock: Clock = utc_now) -> list[web.RouteDef]:
+    async def run(work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, work)
+
+    def change(action: Action) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            body: _Body = await _parse(request, _Assign if action == "assign" else _Body)
+            assignee = body.to if isinstance(body, _Assign) else None
+            work = functools.partial(lifecycle.change, engine, request.match_info["alert_id"], action,
+                                     actor=body.by, now=clock(), assignee=assignee)  # fmt: skip
+            return _json(asdict(await run(work)))
+
+        return handler
+
+    async def history(request: web.Request) -> web.StreamResponse:
+        work = functools.partial(
+            lifecycle.audit_trail, engine, subject="alert", subject_id=request.match_info["alert_id"]
+        )
+        return _json({"entries": [asdict(e) for e in await run(work)]})
+
+    async def list_silences(request: web.Request) -> web.StreamResponse:
+        now = clock()
+        work = functools.partial(
+            silences.list_silences, engine, include_ended=request.query.get("all") == "true", now=now
+        )
+        return _json({"silences": [_silence(row, now) for row in await run(work)]})
+
+    async def add_silence(request: web.Request) -> web.StreamResponse:
+        body = await _parse(request, _NewSilence)
+        now = clock()
+        if (body.duration is None) == (body.ends_at is None):
+            raise _error(web.HTTPBadRequest, "give exactly one of duration and ends_at")
+        ends_at = now + (body.duration or timedelta(0)) if body.ends_at is None else body.ends_at
+        work = functools.partial(silences.add_silence, engine, body.matchers, ends_at=ends_at, actor=body.by, now=now,
+                                 comment=body.comment)  # fmt: skip
+        row = await run(work)
+        return _json(_silence(row, now), status=201, headers={"Location": f"{prefix}/silences/{row.id}"})
+
+    async def remove_silence(request: web.Request) -> web.StreamResponse:
+        work = functools.partial(silences.remove_silence, engine, _id(request), actor=request.query.get("by", ""),
+                                 now=clock())  # fmt: skip
+        return _json(_silence(await run(work), clock()))
+
+    async def list_notifications(request: web.Request) -> web.StreamResponse:
+        status = request.query.get("status")
+        if status is not None and status not in ("pending", "sending", "sent", "failed", "muted"):
+            raise _error(web.HTTPBadRequest, "status must be pending, sending, sent, failed or muted")
+        limit = _int(request.query.get("limit", "50"), "limit")
+        work = functools.partial(outbox.list_notifications, engine, status=status, limit=min(limit, 1000))
+        return _json({"notifications": [asdict(n) for n in await run(work)]})
+
+    async def resend(request: web.Request) -> web.StreamResponse:
+        body = await _parse(request, _Body)
+        work = functools.partial(lifecycle.resend_notification, engine, _id(request), actor=body.by, now=clock())
+        await run(work)
+        return _json({"id": _id(request), "status": "pending"})
+
+    return [
+        web.post(f"{prefix}/alerts/{{alert_id}}/ack", _guard(change("acknowledge"))),
+        web.post(f"{prefix}/alerts/{{alert_id}}/assign", _guard(change("assign"))),
+        web.post(f"{prefix}/alerts/{{alert_id}}/resolve", _guard(change("resolve"))),
+        web.get(f"{prefix}/alerts/{{alert_id}}/history", _guard(history)),
+        web.get(f"{prefix}/silences", _guard(list_silences)),
+        web.post(f"{prefix}/silences", _guard(add_silence)),
+        web.delete(f"{prefix}/silences/{{id}}", _guard(remove_silence)),
+        web.get(f"{prefix}/notifications", _guard(list_notifications)),
+        web.post(f"{prefix}/notifications/{{id}}/resend", _guard(resend)),
+    ]
+
+
+def _guard(handler: Handler) -> Handler:
+    """Lifecycle errors as HTTP answers: 404 unknown, 409 conflicting state, 400 otherwise."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except UnknownSubject as error:
+            raise _error(web.HTTPNotFound, str(error)) from None
+        except Conflict as error:
+            raise _error(web.HTTPConflict, str(error)) from None
+        except LifecycleError as error:
+            raise _error(web.HTTPBadRequest, str(error)) from None
+
+    return guarded
+
+
+async def _parse(request: web.Request, model: type[B]) -> B:
+    try:
+        return model.model_validate(await request.json())
+    except json.JSONDecodeError:
+        raise _error(web.HTTPBadRequest, "the body must be JSON") from None
+    except ValidationError as error:  # names the field, never echoes the value
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+        raise _error(web.HTTPBadRequest, problems) from None
+
+
+def _id(request: web.Request) -> int:
+    return _int(request.match_info["id"], "id")
+
+
+def _int(text: str, name: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise _error(web.HTTPBadRequest, f"{name} must be a positive whole number")
+    return int(text)
+
+
+def _silence(row: silences.SilenceRow, now: datetime) -> dict[str, Any]:
+    return asdict(row) | {"matchers": [str(m) for m in row.matchers], "state": row.state(now)}
+
+
+def _json(value: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(value, status=status, headers=headers, dumps=lambda v: json.dumps(v, default=_iso))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _error(kind: type[web.HTTPException], message: str) -> web.HTTPException:
+    return kind(text=json.dumps({"error": message}), content_type="application/json")

@@ -1,0 +1,45 @@
+"""Channels: one module each behind one small protocol (`channels.base.Channel`)."""
+
+from collections.abc import Callable
+
+from casewatch.delivery.channels.base import Batch, Channel, SendResult
+from casewatch.delivery.channels.console import ConsoleChannel
+from casewatch.delivery.channels.email import EmailChannel
+from casewatch.delivery.channels.teams import TeamsChannel
+from casewatch.delivery.channels.webhook import WebhookChannel
+from casewatch.delivery.config import Receiver, RoutingConfig
+
+# Resolves the name of an environment variable the configuration refers to (a secret).
+SecretLookup = Callable[[str], str]
+
+
+def build_channel(receiver: Receiver, secret: SecretLookup) -> Channel:
+    if receiver.webhook is not None:
+        hook = receiver.webhook
+        key = secret(hook.secret_env).encode() if hook.secret_env else None
+        return WebhookChannel(hook.url, secret=key, timeout=hook.timeout)
+    if receiver.teams is not None:
+        teams = receiver.teams
+        return TeamsChannel(secret(teams.url_env), max_bytes=teams.max_bytes, timeout=teams.timeout)
+    if receiver.email is not None:
+        mail = receiver.email
+        return EmailChannel(
+            host=mail.host,
+            port=mail.port,
+            sender=mail.sender,
+            to=list(mail.to),
+            starttls=mail.starttls,
+            username=mail.username,
+            password=secret(mail.password_env) if mail.password_env else None,
+            ca_file=mail.ca_file,
+            timeout=mail.timeout,
+        )
+    return ConsoleChannel()
+
+
+def build_channels(config: RoutingConfig, secret: SecretLookup) -> dict[str, Channel]:
+    """Every receiver's channel, by receiver name; a missing secret fails here, at start."""
+    return {receiver.name: build_channel(receiver, secret) for receiver in config.receivers}
+
+
+__all__ = ["Batch", "Channel", "SecretLookup", "SendResult", "build_channel", "build_channels"]

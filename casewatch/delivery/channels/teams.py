@@ -1,0 +1,121 @@
+"""The Teams channel: a Workflows webhook ("When a Teams webhook request is received")
+posted a message whose attachment is an Adaptive Card (shared/DOMAIN.md).
+
+Teams refuses a message over about 28 KB, so a large group is summarised: as many alerts
+as fit are shown in full and a closing line counts the rest. The card is always built
+whole and measured, never cut, so it stays valid JSON and a valid card.
+"""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from casewatch.delivery.allowlist import AlertView
+from casewatch.delivery.channels.base import Batch, SendResult, fact_text, title
+from casewatch.delivery.channels.http import post_json
+
+CARD_VERSION = "1.5"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def teams_message(batch: Batch, *, max_bytes: int) -> bytes:
+    """The message body, under `max_bytes`, with as many alerts in full as fit."""
+    alerts = list(batch.alerts)
+    low, high = 0, len(alerts)  # the most alerts shown in full that still fit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_encode(batch, alerts[:middle], len(alerts) - middle)) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    body = _encode(batch, alerts[:low], len(alerts) - low)
+    if len(body) > max_bytes:
+        raise ValueError(f"even a summary card is over {max_bytes} bytes")
+    return body
+
+
+def _encode(batch: Batch, shown: list[AlertView], omitted: int) -> bytes:
+    return json.dumps(
+        {
+            "type": "message",
+            "attachments": [
+                {"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card(batch, shown, omitted)}
+            ],
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def card(batch: Batch, shown: list[AlertView], omitted: int) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": batch.headline(),
+            "size": "Medium",
+            "weight": "Bolder",
+            "wrap": True,
+            "color": "Attention" if batch.severity == "high" else "Default",
+        }
+    ]
+    if batch.group:
+        grouped = ", ".join(f"{title(k)}: {v}" for k, v in batch.group.items())
+        body.append({"type": "TextBlock", "text": grouped, "isSubtle": True, "spacing": "None", "wrap": True})
+    explained: set[str] = set()
+    for alert in batch.alerts:  # why and what, once per rule, for every rule in the group
+        if alert.rule in explained:
+            continue
+        explained.add(alert.rule)
+        body += [
+            {"type": "TextBlock", "text": f"**{title(alert.rule)}**: {alert.explanation}", "wrap": True},
+            {"type": "TextBlock", "text": f"**What to do:** {alert.action}", "wrap": True, "spacing": "Small"},
+        ]
+    body += [_alert_container(alert) for alert in shown]
+    if omitted:
+        noun = "alert" if omitted == 1 else "alerts"
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": f"…and {omitted} more {noun} in this group, too many for one Teams message: "
+                f"see them with `casewatch alerts` or in the email or webhook receivers.",
+                "wrap": True,
+                "isSubtle": True,
+                "separator": True,
+            }
+        )
+    return {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
+
+
+def _alert_container(alert: AlertView) -> dict[str, Any]:
+    facts = [
+        {"title": "Child ID", "value": alert.child_id or "(team-level alert)"},
+        {"title": "Rule", "value": title(alert.rule)},
+        {"title": "Severity", "value": alert.severity},
+        {"title": "Team", "value": alert.team},
+        {"title": "Date", "value": alert.occurred_at[:10]},
+    ] + [{"title": title(k), "value": fact_text(v)} for k, v in alert.facts]
+    items: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": f"{alert.severity.upper()} · {alert.subject}",
+            "weight": "Bolder",
+            "wrap": True,
+        },
+        {"type": "FactSet", "facts": facts},
+    ]
+    if alert.link:
+        open_record = {"type": "Action.OpenUrl", "title": "Open case record", "url": alert.link}
+        items.append({"type": "ActionSet", "actions": [open_record]})
+    return {"type": "Container", "separator": True, "items": items}
+
+
+class TeamsChannel:
+    kind = "teams"
+
+    def __init__(self, url: str, *, max_bytes: int, timeout: timedelta) -> None:
+        self._url, self._max_bytes, self._timeout = url, max_bytes, timeout
+
+    def send(self, batch: Batch) -> SendResult:
+        body = teams_message(batch, max_bytes=self._max_bytes)
+        return post_json(self._url, body, {"Idempotency-Key": batch.idempotency_key}, self._timeout)

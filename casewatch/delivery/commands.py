@@ -1,0 +1,139 @@
+"""Handlers of the delivery commands (`casewatch dispatch`, `notifications`, `silence`, `alert`).
+
+casewatch/cli.py registers them; each takes the parsed arguments and the settings and
+returns the exit code. Heavy imports wait until a command runs, to keep `--help` quick.
+"""
+
+import argparse
+import json
+import logging
+import os
+import pwd
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from casewatch.settings import Settings
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from prometheus_client import REGISTRY, start_http_server
+
+    from casewatch.delivery.channels import build_channels
+    from casewatch.delivery.config import load_routing
+    from casewatch.delivery.dispatcher import Dispatcher
+    from casewatch.delivery.metrics import DeliveryMetrics
+    from casewatch.settings import environment_value
+    from casewatch.storage import connect
+
+    logging.getLogger("casewatch").setLevel(args.loglevel.upper())
+    config = load_routing(settings.config_path)
+    channels = build_channels(config, environment_value)  # a missing secret fails now, not at 3 a.m.
+    metrics = DeliveryMetrics.create(REGISTRY)
+    dispatcher = Dispatcher(engine=connect(settings.database_url), config=config, channels=channels, metrics=metrics)
+    receivers = ", ".join(f"{r.name} ({r.kind})" for r in config.receivers)
+    if args.once:
+        handled = 0
+        while count := dispatcher.run_once():
+            handled += count
+        print(f"handled {handled} notifications for {receivers}")
+        return 0
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=REGISTRY)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"dispatching to {receivers}; SIGTERM or Ctrl-C stops", file=sys.stderr, flush=True)
+    dispatcher.run(stop)
+    return 0
+
+
+def notifications(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.delivery.outbox import list_notifications
+    from casewatch.storage import connect
+
+    rows = list_notifications(
+        connect(settings.database_url), status="failed" if args.failed else None, limit=args.limit
+    )
+    if args.format == "json":
+        print(json.dumps([_jsonable(r.__dict__) for r in rows], indent=2))
+        return 0
+    if not rows:
+        print("No failed notifications." if args.failed else "No notifications.")
+        return 0
+    print(f"{'id':>6} {'status':<8} {'kind':<9} {'receiver':<16} {'alerts':>6} {'tries':>5} {'created':<20} error")
+    for r in rows:
+        print(
+            f"{r.id:>6} {r.status:<8} {r.kind:<9} {r.receiver:<16} {r.alerts:>6} {r.attempts:>5} "
+            f"{r.created_at.isoformat(timespec='seconds')[:19]:<20} {r.last_error or ''}"
+        )
+    if args.failed:
+        print("\nResend one with: casewatch notifications resend ID")
+    return 0
+
+
+def resend(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.delivery.lifecycle import resend_notification
+    from casewatch.storage import connect
+
+    resend_notification(connect(settings.database_url), args.id, actor=args.by or _os_user(), now=_now())
+    print(f"notification {args.id} is queued again; the dispatcher sends it on its next turn")
+    return 0
+
+
+def silence(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.delivery.config import parse_duration
+    from casewatch.delivery.silences import add_silence, list_silences, remove_silence
+    from casewatch.storage import connect
+
+    engine, now = connect(settings.database_url), _now()
+    if args.action == "add":
+        ends_at = args.until if args.until else now + parse_duration(args.duration)
+        row = add_silence(engine, args.matchers, ends_at=ends_at, actor=args.by or _os_user(), now=now,
+                          comment=args.comment)  # fmt: skip
+        print(f"silence {row.id} mutes {' '.join(map(str, row.matchers))} until {row.ends_at.isoformat()}")
+    elif args.action == "remove":
+        row = remove_silence(engine, args.id, actor=args.by or _os_user(), now=now)
+        print(f"silence {row.id} removed")
+    else:
+        rows = list_silences(engine, include_ended=args.all, now=now)
+        if not rows:
+            print("No silences.")
+        for row in rows:
+            print(
+                f"{row.id:>5} {row.state(now):<8} until {row.ends_at.isoformat(timespec='minutes')} "
+                f"by {row.created_by}: {' '.join(map(str, row.matchers))}"
+            )
+    return 0
+
+
+def alert(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.delivery.lifecycle import Action, audit_trail, change
+    from casewatch.storage import connect
+
+    engine = connect(settings.database_url)
+    if args.action == "history":
+        for entry in audit_trail(engine, subject="alert", subject_id=args.id):
+            print(f"{entry.at.isoformat(timespec='seconds')} {entry.actor:<20} {entry.action:<12} "
+                  f"{json.dumps(entry.detail, sort_keys=True)}")  # fmt: skip
+        return 0
+    actions: dict[str, Action] = {"ack": "acknowledge", "assign": "assign", "resolve": "resolve"}
+    action = actions[args.action]
+    state = change(engine, args.id, action, actor=args.by, now=_now(), assignee=getattr(args, "to", None))
+    print(f"alert {state.alert_id}: {state.status}" + (f", assigned to {state.assignee}" if state.assignee else ""))
+    return 0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _os_user() -> str:
+    """Who ran the command, from the account database (not the environment, which settings owns)."""
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}

@@ -1,0 +1,91 @@
+"""Route module: alert lifecycle, silences and notifications (casewatch/delivery/api.py) under /v1.
+
+Behind the same bearer-token middleware as ingest; the handlers and their rules are
+delivery's, this module only mounts them and documents them.
+"""
+
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from casewatch.delivery.api import routes
+from casewatch.http.openapi import Fragment
+from casewatch.settings import Settings
+from casewatch.storage import connect
+
+PREFIX = "/v1"
+
+
+def install(app: web.Application, settings: Settings, registry: CollectorRegistry) -> None:
+    app.add_routes(routes(connect(settings.database_url), prefix=PREFIX))
+
+
+def _operation(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            "200": {"description": "done; the JSON result"},
+            "400": {"description": "invalid input"},
+            "401": {"description": "no valid bearer token"},
+            "404": {"description": "unknown alert, silence or notification"},
+            "409": {"description": "the current state forbids the change"},
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return operation
+
+
+_BY = {"by": {"type": "string", "description": "who makes the change, for the audit log"}}
+
+
+def _body(**extra: Any) -> dict[str, Any]:
+    return {"type": "object", "required": ["by", *extra], "properties": _BY | extra, "additionalProperties": False}
+
+
+def _with_path_parameters(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Declare each {name} of a path as a required string parameter."""
+    for path, item in paths.items():
+        names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        if names:
+            item["parameters"] = [
+                {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+            ]
+    return paths
+
+
+def openapi() -> Fragment:
+    alert = f"{PREFIX}/alerts/{{alert_id}}"
+    return {
+        "paths": _with_path_parameters(
+            {
+                f"{alert}/ack": {"post": _operation("Acknowledge an alert: someone is on it.", _body())},
+                f"{alert}/assign": {"post": _operation("Assign an alert to someone.", _body(to={"type": "string"}))},
+                f"{alert}/resolve": {"post": _operation("Resolve an alert: dealt with.", _body())},
+                f"{alert}/history": {"get": _operation("Who did what to the alert, and when.")},
+                f"{PREFIX}/silences": {
+                    "get": _operation("Active and future silences (?all=true for ended ones too)."),
+                    "post": _operation(
+                        "Mute alerts matching labels until an expiry.",
+                        {
+                            "type": "object",
+                            "required": ["by", "matchers"],
+                            "properties": _BY
+                            | {
+                                "matchers": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                                "duration": {"type": "string", "description": "30m, 2h, 1d"},
+                                "ends_at": {"type": "string", "format": "date-time"},
+                                "comment": {"type": "string"},
+                            },
+                        },
+                    ),
+                },
+                f"{PREFIX}/silences/{{id}}": {"delete": _operation("End a silence now (?by=who).")},
+                f"{PREFIX}/notifications": {
+                    "get": _operation("Notifications, newest first (?status=failed&limit=50).")
+                },
+                f"{PREFIX}/notifications/{{id}}/resend": {"post": _operation("Resend a notification.", _body())},
+            }
+        )
+    }
