@@ -97,6 +97,11 @@ def create_app(
         )
         await dead_letters.send(key=message.key, value=record)
 
+    async def send_alerts(raised: list[tuple[bytes, Alert]]) -> None:
+        for key, alert in raised:
+            await alerts_topic.send(key=key, value=encode(alert))
+            metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
+
     async def correlate_batch(batch: Sequence[EventT[bytes]]) -> None:
         """Apply a batch; each child's state is read and written once per batch, not per event."""
         touched: dict[str, ChildState] = {}
@@ -140,9 +145,7 @@ def create_app(
                 await reject(message, Rejection("internal_error", f"{type(error).__name__} while applying rules"))
         for child_id, state in touched.items():
             states[child_id.encode()] = state.to_dict()
-        for key, alert in raised:
-            await alerts_topic.send(key=key, value=encode(alert))
-            metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
+        await send_alerts(raised)
         for fact in facts:
             await team_facts.send(key=fact.team.encode(), value=fact.encode())
         for item in batch:
@@ -178,9 +181,7 @@ def create_app(
                 await reject(message, Rejection("internal_error", f"{type(error).__name__} on a team fact"))
         for key, state in touched.items():
             team_states[key] = state.to_dict()
-        for key, alert in raised:
-            await alerts_topic.send(key=key, value=encode(alert))
-            metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
+        await send_alerts(raised)
         for item in batch:
             sweep.handled(item.message)
 

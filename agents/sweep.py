@@ -89,7 +89,10 @@ class Sweep:
             self._set_gauges(team_moved, team_tps)
 
     def _position(self, tp: Hashable) -> int:
-        committed = self.app.consumer._committed_offset.get(tp)  # Faust keeps it per partition
+        """The next offset to handle: what this worker handled, or what the group committed
+        before (a partition with nothing new since its assignment), or the log's start."""
+        # Faust keeps the committed offsets per partition (a private attribute, faust-streaming 0.11-0.15).
+        committed = getattr(self.app.consumer, "_committed_offset", {}).get(tp)
         return max(self._handled.get(tp, 0), committed or 0, self._floor.get(tp, 0))
 
     async def _learn_floors(self, tps: list[Any]) -> None:
