@@ -5,8 +5,13 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
+from agents.calendar import add_months
 from agents.replay import replay
+from agents.rules import TEAM_RULE
 from agents.rules.config import ALL_RULES
+from agents.rules.team_rereferral_rate_high import rolling
 from casewatch.config_file import load_rules
 from casewatch.storage import connect, count_alerts
 from schemas.alerts import Alert
@@ -56,10 +61,14 @@ def test_a_simulated_stream_gives_the_same_alert_ids_live_and_in_replay_for_ever
     deployment = configured(deployment, tmp_path)
     rules = load_rules(deployment.settings)
     today = datetime.now(UTC).date()
-    # Three years back: every review date, breach deadline and team month is past for both clocks.
-    events = simulate(SimulationSpec(children=2900, seed=11, start=date(today.year - 3, today.month, 1)))
+    # Starting 31 months back, the 24 months simulated (and the reviews and breaches after
+    # them) are all past, and the last year still holds referrals for the team gauges.
+    start = add_months(today.replace(day=1), -31)
+    events = simulate(SimulationSpec(children=2900, seed=11, start=start))
+    assert max(e.day for e in events) < today
     assert len(events) >= 20_000
-    expected = replay(events, rules, as_of=today).alerts
+    replayed = replay(events, rules, as_of=today)
+    expected = replayed.alerts
     expected_by_rule = by_rule(expected)
     assert set(expected_by_rule) == {rule.id for rule in ALL_RULES}, "the simulation must exercise every rule"
 
@@ -71,6 +80,16 @@ def test_a_simulated_stream_gives_the_same_alert_ids_live_and_in_replay_for_ever
         time.sleep(4)  # four more clock ticks: nothing else may come
         assert worker.metric("casewatch_events_consumed_total") == len(events)
         assert worker.metric("casewatch_events_dead_lettered_total") == 0
+        # Each team's rates over the last 12 months, as Prometheus gauges: the figures replay finds.
+        assert len(replayed.teams) == 4
+        for team, state in replayed.teams.items():
+            figures = rolling(state, today, rules.of(TEAM_RULE))
+            assert figures.referrals and figures.agreements
+            live_rate = worker.metric("casewatch_team_rereferral_rate", team=team)
+            assert live_rate == pytest.approx(figures.rereferral_rate), team
+            live_agreements = worker.metric("casewatch_team_agreement_rereferral_rate", team=team)
+            assert live_agreements == pytest.approx(figures.agreement_rate), team
+        assert worker.metric("casewatch_rereferral_rate_threshold") == 0.226
     elapsed = time.monotonic() - started
 
     _, live = alerts_on_topic(deployment)
