@@ -8,6 +8,13 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# In CI the property tests draw the same examples every run: a failure there is reproducible
+# and never a matter of luck; locally they keep exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 from casewatch.local_kafka import KAFKA_VERSION, LocalKafka
 from tests.databases import database_summary, database_url

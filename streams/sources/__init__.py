@@ -33,7 +33,7 @@ def detect_format(path: Path) -> Format | None:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"PK\x03\x04"):  # a zip: xlsx is the only zip casewatch reads
         return "annex-a"
-    if text.startswith(b"<"):
+    if text.startswith((b"<?xml", b"<Message", b"<!")):
         return "cin-census"
     first_line = text.split(b"\n", 1)[0]
     if _json_object(first_line):
@@ -42,8 +42,12 @@ def detect_format(path: Path) -> Format | None:
     if "agreement_id" in header and "," in header:
         return "agreements-csv"
     # Nothing recognisable inside (an empty or damaged file): the name decides, and the
-    # adapter then says precisely what is wrong with it.
-    return _BY_SUFFIX.get(path.suffix.lower())
+    # adapter then says precisely what is wrong with it. A damaged CSV may start with '<'
+    # too, so only a file the name does not place is taken for XML on that alone.
+    by_name = _BY_SUFFIX.get(path.suffix.lower())
+    if by_name is None and text.startswith(b"<"):
+        return "cin-census"
+    return by_name
 
 
 def _json_object(line: bytes) -> bool:

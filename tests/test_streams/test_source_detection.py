@@ -43,3 +43,13 @@ def test_an_unknown_file_is_one_rejection_not_an_error(tmp_path: Path) -> None:
     [item] = list(read_source(path, SourceOptions()))
     assert isinstance(item, SourceRejection) and item.code == "unknown_format"
     assert "Dear" not in item.describe()
+
+
+def test_a_damaged_csv_that_starts_with_an_angle_bracket_is_still_read_as_csv(tmp_path: Path) -> None:
+    # Found by hypothesis: '<' used to be enough to call any file a CIN census.
+    path = tmp_path / "agreements.csv"
+    path.write_bytes(b"<gibberish;;\nwa-1,C1\n")
+    assert detect_format(path) == "agreements-csv"
+    other = tmp_path / "unnamed"
+    other.write_bytes(b"<Header/>")
+    assert detect_format(other) == "cin-census"
