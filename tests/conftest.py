@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from casewatch.local_kafka import KAFKA_VERSION, LocalKafka
+from tests.databases import database_summary, database_url
+
 # In CI the property tests draw the same examples every run: a failure there is reproducible
 # and never a matter of luck; locally they keep exploring new examples.
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-from casewatch.local_kafka import KAFKA_VERSION, LocalKafka
-from tests.databases import database_summary, database_url
 
 __all__ = ["database_url"]  # the fixture, shared with every test folder
 
