@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from agents.replay import replay
 from agents.rules import ALL_RULES, EventRule, RulesConfig, parse_rules_config
-from casewatch.local_kafka import LocalKafka, free_port
+from casewatch.local_kafka import LocalKafka, free_port, stop_on_sigterm
 from casewatch.metrics import scrape
 from casewatch.settings import Settings
 from casewatch.storage import connect, count_alerts
@@ -349,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
 
     args.work.mkdir(parents=True, exist_ok=True)
+    stop_on_sigterm()
     with ExitStack() as stack:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         kafka_version = "external"

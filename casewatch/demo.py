@@ -20,7 +20,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from agents.replay import replay
 from casewatch.config_file import load_rules
-from casewatch.local_kafka import LocalKafka
+from casewatch.local_kafka import LocalKafka, stop_on_sigterm
 from casewatch.metrics import scrape
 from casewatch.settings import Settings
 from casewatch.storage import connect, list_alerts
@@ -40,6 +40,7 @@ class DemoOptions:
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
+    stop_on_sigterm()
     if settings.config_path is None:  # a quick clock, so the time-driven rules' alerts show within seconds
         path = settings.state_dir / "demo-casewatch.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,8 +8,10 @@ controller and broker, in a folder of its own, and is stopped cleanly.
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -75,6 +77,12 @@ def fetch(version: str = KAFKA_VERSION, *, quiet: bool = False) -> Path:
             shutil.rmtree(libs)
         staged.rename(libs)
     return libs
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so `with LocalKafka()` stops the broker it started
+    instead of leaving a Java process behind."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def free_port() -> int:
