@@ -190,7 +190,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     for alert in found:
         print(
             f"{alert.occurred_at.date().isoformat():<11} {alert.severity:<8} {alert.rule:<28} "
-            f"{alert.child_id:<14} {alert.team:<18} {alert.alert_id}"
+            f"{alert.child_id or '(whole team)':<14} {alert.team:<18} {alert.alert_id}"
         )
     return 0
 

@@ -67,3 +67,20 @@ def test_alerts_on_an_empty_database(tmp_path: Path) -> None:
     result = cli("alerts", env={"CASEWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"})
     assert result.returncode == 0
     assert "No alerts stored" in result.stdout
+
+
+def test_alerts_lists_team_alerts_which_have_no_child(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from casewatch.storage import connect, upsert_alerts
+    from schemas.alerts import Alert
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    team_alert = Alert(
+        alert_id="0" * 32, rule="team_rereferral_rate_high", severity="medium", child_id=None, team="CIN East",
+        occurred_at=datetime(2024, 5, 1, tzinfo=UTC), event_ids=[], facts={}, explanation="e", action="a",
+    )  # fmt: skip
+    upsert_alerts(engine=connect(url), alerts=[team_alert])
+    result = cli("alerts", env={"CASEWATCH_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "(whole team)" in result.stdout and "team_rereferral_rate_high" in result.stdout
