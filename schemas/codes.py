@@ -3,6 +3,7 @@
 Only codes travel through casewatch; their meanings stay here for explanations.
 """
 
+import re
 from typing import Final
 
 ASSESSMENT_FACTORS: Final[frozenset[str]] = frozenset(
@@ -54,3 +55,15 @@ LAST_CENSUS_YEAR: Final[dict[str, int]] = {"18A": 2020, "19A": 2020}
 def in_census_year(code: str, year: int) -> bool:
     """Whether a census return for `year` may carry `code` (a code of any of the lists above)."""
     return FIRST_CENSUS_YEAR.get(code, year) <= year <= LAST_CENSUS_YEAR.get(code, year)
+
+
+# The shape every CIN code with a digit has: 1A, 19C, 10A, 21, RC9, N4.
+_CODE_SHAPE = re.compile(r"^[A-Z]{0,3}[0-9]{1,3}[A-Z]{0,2}$")
+
+
+def code_or_none(value: object) -> str | None:
+    """The value if it has the shape of a code, else None. Only such a value may be echoed
+    in a rejection reason: a name or note typed into a code field must not travel on."""
+    if isinstance(value, str) and _CODE_SHAPE.match(value.strip()):
+        return value.strip()
+    return None

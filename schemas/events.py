@@ -25,6 +25,7 @@ from schemas.codes import (
     NO_FACTORS_IDENTIFIED,
     PRIMARY_NEED_CODES,
     REFERRAL_SOURCES,
+    code_or_none,
 )
 
 EVENT_SCHEMA_VERSION = 1
@@ -41,10 +42,9 @@ CLOCK_SKEW = timedelta(days=1)
 
 
 def shown(value: object) -> str:
-    """A rejected value as a reason may show it: only when it looks like a code, since a
-    name or note typed into a code field must not travel on in the reason."""
-    text = str(value)
-    return repr(text) if len(text) <= 6 and text.isascii() and text.isalnum() else "(not a code)"
+    """A rejected value as a reason may show it: quoted when it has a code's shape."""
+    code = code_or_none(value)
+    return repr(code) if code is not None else "(not a code)"
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from schemas.codes import code_or_none
 from schemas.events import CaseEvent, ChildId, EventId, Team
 from streams.codec import Rejection, describe_validation_error
 
@@ -96,16 +97,11 @@ def guarded(
     yield from events
 
 
-_CODE_SHAPE = re.compile(r"^[A-Z]{0,3}[0-9]{1,3}[A-Z]{0,2}$")
-
-
 def shown(value: object) -> str | None:
     """A value safe to print: a date, or a short code such as 18A, RC9 or N4; else None."""
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and _CODE_SHAPE.match(value.strip()):
-        return value.strip()
-    return None
+    return code_or_none(value)
 
 
 def event_id(authority: str, child_id: str, episode: str, kind: str, day: date, *extra: str) -> str:

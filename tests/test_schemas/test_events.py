@@ -65,9 +65,15 @@ def test_plan_categories_are_cin_codes() -> None:
         Plan.model_validate(BASE | {"plan_id": "p", "plan_type": "cp", "action": "started", "categories": ["XXX"]})
 
 
+@pytest.mark.parametrize("name", ["Jane Smith", "Jane", "Bo"])
 @pytest.mark.parametrize("field", ["referral_source", "primary_need"])
-def test_a_name_typed_into_a_code_field_is_not_echoed(field: str) -> None:
+def test_a_name_typed_into_a_code_field_is_not_echoed(field: str, name: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        parse_event(BASE | {"event_type": "referral", field: "Jane Smith"})
-    assert "Jane" not in str(caught.value.errors(include_input=False))
+        parse_event(BASE | {"event_type": "referral", field: name})
+    assert name not in str(caught.value.errors(include_input=False))
     assert "(not a code)" in str(caught.value)
+
+
+def test_an_unknown_value_with_a_codes_shape_is_named_in_the_reason() -> None:
+    with pytest.raises(ValidationError, match="unknown referral source code '11Z'"):
+        parse_event(BASE | {"event_type": "referral", "referral_source": "11Z"})
