@@ -283,17 +283,24 @@ def _emit(
         if previous is not None and previous[0] == fingerprint:
             continue
         emitted[identity] = (fingerprint, finding.day)
-        alerts.append(_render(rule, identity, severity, child_id, finding, config))
+        alerts.append(_render(rule, params, identity, severity, child_id, finding, config))
     return alerts
 
 
 def _render(
-    rule: Rule[Any], identity: str, severity: Severity, child_id: str | None, finding: Finding, config: RulesConfig
+    rule: Rule[Any],
+    params: RuleParams,
+    identity: str,
+    severity: Severity,
+    child_id: str | None,
+    finding: Finding,
+    config: RulesConfig,
 ) -> Alert:
     return Alert(
         alert_id=identity,
         rule=rule.id,
         severity=severity,
+        delivery=finding.delivery or params.delivery,
         child_id=child_id,
         team=finding.team,
         occurred_at=start_of(finding.day),

@@ -10,6 +10,9 @@ from schemas.events import ChildId, EventId, Team
 ALERT_SCHEMA_VERSION = 1
 
 Severity = Literal["low", "medium", "high"]
+# How a finding reaches a manager: its own message the same day, a line in the team's
+# weekly worklist, or only the QA report and audit samples (never a per-child message).
+DeliveryClass = Literal["immediate", "worklist", "report"]
 FactValue = str | int | bool | None
 
 
@@ -27,6 +30,9 @@ class Alert(BaseModel):
     alert_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     rule: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     severity: Severity
+    delivery: DeliveryClass = Field(
+        "worklist", description="immediate: its own message; worklist: the team's weekly list; report: QA report only."
+    )
     child_id: ChildId | None = Field(description="The case system's child ID; null for a team-level alert.")
     team: Team
     occurred_at: datetime = Field(description="Event time of the event that triggered the alert.")

@@ -111,6 +111,15 @@ class Referral(EventBase):
     referral_source: str | None = Field(None, description="CIN census referral source code, e.g. 1A.")
     primary_need: str | None = Field(None, description="CIN census primary need code N0-N9.")
     concerns: list[str] = Field(default_factory=list, description="Concerns, as CIN assessment factor codes.")
+    nfa: bool | None = Field(
+        None, description="The referral led to no further action (CIN census ReferralNFA); null when not given."
+    )
+    referrals_last_12_months: int | None = Field(
+        None,
+        ge=0,
+        le=999,
+        description="Referrals of the child in the 12 months before (Annex A List 3); null when not given.",
+    )
 
     @field_validator("concerns")
     @classmethod
@@ -140,6 +149,16 @@ class Assessment(EventBase):
     factors: list[str] = Field(default_factory=list, description="CIN assessment factor codes.")
     child_views_recorded: bool | None = Field(
         None, description="Whether the child's views were recorded; null when the source does not say."
+    )
+    started_on: date | None = Field(
+        None,
+        description="When the assessment actually started (occurred_at is its authorisation); null when not given.",
+    )
+    child_seen: bool | None = Field(
+        None, description="The child was seen during the assessment (Annex A List 4); null when not given."
+    )
+    child_seen_alone: bool | None = Field(
+        None, description="The child was seen alone (Annex A List 7); null when not given."
     )
 
     @field_validator("factors")
@@ -184,6 +203,12 @@ class Plan(EventBase):
     action: Literal["started", "reviewed", "ended"]
     categories: list[str] = Field(default_factory=list, description="Categories of abuse (NEG, PHY, SAB, EMO, MUL).")
     outcomes: list[PlanOutcome] = Field(default_factory=list)
+    previous_plans: int | None = Field(
+        None,
+        ge=0,
+        le=99,
+        description="Earlier CP plans of the child (CIN census NumberOfPreviousCPP); null when not given.",
+    )
 
     @field_validator("categories")
     @classmethod
@@ -192,6 +217,11 @@ class Plan(EventBase):
         if unknown:
             raise ValueError(f"unknown category of abuse codes {', '.join(shown(u) for u in unknown)}")
         return sorted(set(value))
+
+
+AgreementType = Literal["working_agreement", "safety_plan", "plo_schedule", "written_undertaking"]
+AgreementContext = Literal["assessment", "s47", "cin", "cp", "closure"]
+ReviewOutcome = Literal["kept", "partly", "not_kept"]
 
 
 class WrittenAgreement(EventBase):
@@ -205,6 +235,13 @@ class WrittenAgreement(EventBase):
     action: Literal["made", "reviewed", "breached", "ended"]
     review_due: date | None = Field(None, description="When the agreement is due for review.")
     accompanies_closure: bool = Field(False, description="The case was closed with this agreement in place.")
+    agreement_type: AgreementType | None = Field(None, description="What kind of agreement; null when not given.")
+    context: AgreementContext | None = Field(None, description="Where in the case it was made; null when not given.")
+    review_outcome: ReviewOutcome | None = Field(
+        None, description="On a review: whether the family kept to it; null when not given."
+    )
+    owner_team: Team | None = Field(None, description="The team that owns the agreement, when not the event's team.")
+    owner_worker_id: EventId | None = Field(None, description="The owning worker, as an opaque case-system id.")
 
     @model_validator(mode="after")
     def _review_after_made(self) -> "WrittenAgreement":

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
 
 from agents.state import ChildState, TeamState
-from schemas.alerts import FactValue, Severity
+from schemas.alerts import DeliveryClass, FactValue, Severity
 from schemas.events import CaseEvent
 
 
@@ -28,6 +28,9 @@ class RuleParams:
 
     enabled: bool = setting(True, "raise this rule's alerts")
     severity: Severity = setting("medium", "severity of its alerts: low, medium or high")
+    delivery: DeliveryClass = setting(
+        "worklist", "how its findings reach a manager: immediate, worklist (weekly) or report (QA report only)"
+    )
 
 
 P = TypeVar("P", bound=RuleParams)
@@ -39,7 +42,8 @@ class Finding:
 
     `keys`, with the rule id and the child (or team), make the alert id: they must name
     the triggering facts only, so the same facts give the same id live and in replay.
-    `severity` overrides the configured one when the rule escalates.
+    `severity` overrides the configured one when the rule escalates; `delivery` likewise
+    overrides the rule's delivery class for a finding that needs it (e.g. same-day).
     """
 
     keys: tuple[str, ...]
@@ -48,6 +52,7 @@ class Finding:
     event_ids: tuple[str, ...]
     facts: dict[str, FactValue]
     severity: Severity | None = None
+    delivery: DeliveryClass | None = None
 
     def fingerprint(self, severity: Severity) -> str:
         """Short digest of the content, to tell an update from a repeat (stable across processes)."""

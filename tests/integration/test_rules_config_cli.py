@@ -10,7 +10,8 @@ BAD_FILES = [
     ("rules:\n  agreement_review_overdue:\n    grace_days: -3\n",
      "{path}: rules.agreement_review_overdue.grace_days: must be at least 0, not -3"),
     ("rules:\n  repeated_agreements:\n    cuont: 3\n",
-     "{path}: rules.repeated_agreements.cuont: unknown setting (known: enabled, severity, count, window_months)"),
+     "{path}: rules.repeated_agreements.cuont: unknown setting "
+     "(known: enabled, severity, delivery, count, window_months)"),
     ("rules:\n  team_rereferral_rate_high: {threshold: 22.6}\n",
      "{path}: rules.team_rereferral_rate_high.threshold: must be at most 1.0, not 22.6"),
     ("rules:\n  link_template: https://lcs.example/{name}\n", "{path}: rules.link_template: may only contain"),

@@ -63,7 +63,7 @@ def test_the_file_overrides_a_base_from_the_environment() -> None:
         (["grace_days"], "rules", "must be a mapping of settings, not a list"),
         ({"grace_days": 3}, "rules.grace_days", "unknown setting (known: horizon_months"),
         ({"agreement_review_overdue": {"grace_dayz": 3}}, "rules.agreement_review_overdue.grace_dayz",
-         "unknown setting (known: enabled, severity, grace_days)"),
+         "unknown setting (known: enabled, severity, delivery, grace_days)"),
         ({"agreement_review_overdue": {"grace_days": "seven"}}, "rules.agreement_review_overdue.grace_days",
          "must be a whole number, not 'seven'"),
         ({"agreement_review_overdue": {"grace_days": -1}}, "rules.agreement_review_overdue.grace_days",
@@ -111,7 +111,7 @@ def test_docs_describe_every_rule_and_every_parameter_with_its_default() -> None
             section = docs.split(f"## {name}")[1].split("\n## ")[0]
             assert f'"rule": "{name}"' in section, f"{name}: no example alert"
             for parameter, default in value.items():
-                if parameter in ("enabled", "severity"):
+                if parameter in ("enabled", "severity", "delivery"):
                     continue
                 shown = ", ".join(default) if isinstance(default, list) else str(default).lower()
                 assert f"| `{parameter}` | {shown} |" in section, f"{name}.{parameter}"
