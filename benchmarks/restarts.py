@@ -47,6 +47,7 @@ class Worker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        RUNNING.append(self)
 
     def ready(self) -> bool:
         if self.process.poll() is not None:
@@ -63,7 +64,8 @@ class Worker:
             return 0.0
 
     def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
 
@@ -81,6 +83,9 @@ def probe(index: int) -> Referral:
     now = datetime.now(UTC)
     return Referral(event_id=f"probe-{uuid.uuid4().hex[:8]}", child_id=f"C9{index:05d}", occurred_at=now,
                     recorded_at=now, team="Front Door", source="bench")  # fmt: skip
+
+
+RUNNING: list["Worker"] = []  # killed on the way out, whatever happens
 
 
 def run(args: argparse.Namespace, bootstrap: str) -> None:
@@ -156,7 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         if not bootstrap:
             bootstrap = stack.enter_context(LocalKafka(heap="1g")).bootstrap_servers
-        run(args, bootstrap)
+        try:
+            run(args, bootstrap)
+        finally:
+            for worker in RUNNING:
+                worker.kill()
     return 0
 
 
