@@ -90,13 +90,6 @@ def create_app(
         broker_session_timeout=SESSION_TIMEOUT_SECONDS,
         broker_heartbeat_interval=HEARTBEAT_SECONDS,
         consumer_group_instance_id=instance_id,
-        # Faust hands every record of a fetch to the agents before it fetches again, and a
-        # fetch holds up to 1 MiB per partition: during a backlog, all of it for the
-        # correlate agent, while the alerts waiting for the persist agent sat in the next
-        # fetch (20 of 14,911 alerts stored after 54 s). At most a batch per fetch, the
-        # input partitions pause when the correlate agent's buffer fills, and the next
-        # fetch brings the alerts.
-        broker_max_poll_records=CORRELATE_BATCH,
     )
     # Bytes in and out: decoding is ours, so a bad message is dead-lettered, not a crash.
     inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
