@@ -79,6 +79,11 @@ def shift(week: str, weeks: int) -> str:
     return f"{year}-W{number:02d}"
 
 
+def _week_of_day(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 def weeks_between(earlier: str, later: str) -> int:
     return (monday_of(later) - monday_of(earlier)).days // 7
 
@@ -282,9 +287,13 @@ def weekly_volume(
     policy: WorklistPolicy = WorklistPolicy(),
     notify_classes: Collection[DeliveryClass] = frozenset({"immediate"}),
     teams: Iterable[str] = (),
+    since: date | None = None,
     until: date | None = None,
 ) -> list[WeekVolume]:
-    """Per team and week, from the first alert's week to `until`'s (or the last alert's).
+    """Per team and week, from `since`'s week (or the first alert's) to `until`'s (or the last alert's).
+
+    A team appears from the week of its first alert on (configured `teams` from the start),
+    with a row for every week after, quiet ones too, so medians per team-week count them.
 
     `immediate` counts alerts raised that week that get their own message (their class is
     in `notify_classes`); `worklist_lines` the lines of that week's worklist (built by
@@ -295,7 +304,9 @@ def weekly_volume(
     if not ordered:
         return []
     first = week_of(ordered[0].occurred_at)
-    last = week_of(datetime.combine(until, time(12), tzinfo=LONDON)) if until else week_of(ordered[-1].occurred_at)
+    if since is not None:
+        first = min(first, _week_of_day(since), key=monday_of)
+    last = _week_of_day(until) if until else week_of(ordered[-1].occurred_at)
     moments = [a.occurred_at for a in ordered]
     configured = sorted(set(teams))
     found: list[WeekVolume] = []

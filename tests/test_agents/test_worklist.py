@@ -199,3 +199,13 @@ def test_weekly_volume_counts_messages_lines_and_report_only_per_team_and_week()
     every_class_sent = weekly_volume(alerts, notify_classes={"immediate", "worklist", "report"})
     assert [v.immediate for v in every_class_sent] == [2, 2]
     assert weekly_volume([]) == []
+
+
+def test_weekly_volume_has_a_row_for_quiet_weeks_from_since_for_known_teams() -> None:
+    alerts = [alert("w1", day="2024-02-14"), alert("w2", day="2024-03-01", delivery="immediate")]
+    volume = weekly_volume(alerts, teams=["Front Door"], since=date(2024, 2, 1), until=date(2024, 3, 1))
+    weeks = sorted({v.week for v in volume})
+    assert weeks == ["2024-W05", "2024-W06", "2024-W07", "2024-W08", "2024-W09"]
+    assert [v.week for v in volume if v.team == "CIN East"] == weeks[2:]  # from its first alert on
+    assert [v.week for v in volume if v.team == "Front Door"] == weeks  # configured: from the start
+    assert sum(v.immediate for v in volume) == 1
