@@ -85,17 +85,25 @@ def enqueue_worklists(engine: Engine, config: RoutingConfig, tree: routing.Route
     with engine.connect() as connection:
         if connection.execute(select(exists().where(n.kind == KIND, n.group_key == group_key))).scalar():
             return 0  # this week's lists are in the outbox already
-        alerts, resolved = _alerts_for(connection, week, config)
-        teams = _teams_before(connection, week_end(week))
-    lists = build_worklists(
-        alerts, week, policy=config.worklist_policy(), resolved=resolved, teams=[*teams, *settings.teams]
-    )
+    lists = stored_worklists(engine, config, week)
     added = 0
     with engine.begin() as connection:
         for team, worklist in lists.items():
             for route, receiver in receivers_of(tree, team):
                 added += _add(connection, worklist, route=route, receiver=receiver, group_key=group_key, now=now)
     return added
+
+
+def stored_worklists(engine: Engine, config: RoutingConfig, week: str) -> dict[str, Worklist]:
+    """Every team's list of `week` from the stored alerts and their resolutions, as the dispatcher
+    queues them (the equivalence test holds them against replay's)."""
+    with engine.connect() as connection:
+        alerts, resolved = _alerts_for(connection, week, config)
+        teams = _teams_before(connection, week_end(week))
+    configured = config.worklist_settings().teams
+    return build_worklists(
+        alerts, week, policy=config.worklist_policy(), resolved=resolved, teams=[*teams, *configured]
+    )
 
 
 def _alerts_for(connection: Connection, week: str, config: RoutingConfig) -> tuple[list[Alert], set[str]]:
