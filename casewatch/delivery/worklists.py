@@ -16,9 +16,12 @@ set `{team, delivery=worklist}` reaches in the routing tree.
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, exists, func, select
 
 from agents.worklist import (
@@ -41,6 +44,7 @@ from casewatch.storage import alerts_table
 from schemas.alerts import Alert
 
 KIND = "worklist"
+log = logging.getLogger("casewatch.dispatcher")
 
 
 def send_time(week: str, settings: WorklistSettings) -> datetime:
@@ -118,7 +122,9 @@ def _alerts_for(connection: Connection, week: str, config: RoutingConfig) -> tup
         query = query.where(a.occurred_at >= since)
     alerts, resolved = [], set()
     for row in connection.execute(query):
-        alert = Alert.model_validate(parse_payload(row.payload))
+        alert = as_alert(parse_payload(row.payload))
+        if alert is None:
+            continue
         alerts.append(alert)
         if row.status == "resolved":
             resolved.add(alert.alert_id)
@@ -172,8 +178,18 @@ def _add(
     return 1
 
 
+def as_alert(payload: dict[str, Any]) -> Alert | None:
+    """A stored alert as this version reads it: fields it does not know (a later schema's) are
+    dropped, and one it cannot read is left off the list, logged by id, rather than stopping it."""
+    try:
+        return Alert.model_validate({k: v for k, v in payload.items() if k in Alert.model_fields})
+    except ValidationError:
+        log.warning("alert %s cannot be read for the worklist; left out", str(payload.get("alert_id"))[:32])
+        return None
+
+
 def rebuild(
-    config: RoutingConfig, group: dict[str, str], alerts: Iterable[dict[str, object]], exposed: Sequence[str]
+    config: RoutingConfig, group: dict[str, str], alerts: Iterable[dict[str, Any]], exposed: Sequence[str]
 ) -> Worklist:
     """The list a worklist notification carries, from its alerts still to be shown, facts allow-listed."""
     team, week = group["team"], group["week"]
@@ -183,5 +199,7 @@ def rebuild(
         facts = payload.get("facts")
         kept = {k: v for k, v in facts.items() if k in allowed} if isinstance(facts, dict) else {}
         # On this team's list whatever team an older finding named (the line is the child's, here).
-        shown.append(Alert.model_validate({**payload, "facts": kept, "team": team}))
+        alert = as_alert({**payload, "facts": kept, "team": team})
+        if alert is not None:
+            shown.append(alert)
     return build_worklists(shown, week, policy=config.worklist_policy(), teams=[team])[team]
