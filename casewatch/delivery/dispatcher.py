@@ -70,6 +70,7 @@ class Dispatcher:
         self._clock = clock
         self._rng = rng or random.Random()
         self._timers_ran: datetime | None = None
+        self._listed_week: str | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Turn until `stop` is set; sleep `poll_interval` whenever nothing was due."""
@@ -99,7 +100,10 @@ class Dispatcher:
     def run_timers(self, now: datetime) -> None:
         escalated = lifecycle.escalate_due(self.engine, self.tree, now, notify_classes=self.config.notify_classes)
         reminded = outbox.enqueue_repeats(self.engine, self.tree, now)
-        listed = worklists.enqueue_worklists(self.engine, self.config, self.tree, now)
+        listed = 0
+        if self.config.worklist is not None and worklists.due_week(now, self.config.worklist) != self._listed_week:
+            listed = worklists.enqueue_worklists(self.engine, self.config, self.tree, now)
+            self._listed_week = worklists.due_week(now, self.config.worklist)  # looked at: not again this week
         if escalated or reminded or listed:
             log.info("escalated %d alerts, reminded %d groups, queued %d worklists", escalated, reminded, listed)
         self._timers_ran = now

@@ -3,7 +3,9 @@ posted a message whose attachment is an Adaptive Card (shared/DOMAIN.md).
 
 Teams refuses a message over about 28 KB, so a large group is summarised: as many alerts
 as fit are shown in full and a closing line counts the rest. The card is always built
-whole and measured, never cut, so it stays valid JSON and a valid card.
+whole and measured, never cut, so it stays valid JSON and a valid card. A weekly worklist
+is never summarised: it is split into as many messages as it needs ("part 1 of 3"), whole
+lines in each.
 """
 
 import json
