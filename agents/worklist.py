@@ -43,8 +43,9 @@ class WeekError(ValueError):
 class WorklistPolicy:
     """What the worklist carries and for how long (the `routing.worklist` settings)."""
 
-    overdue_after_weeks: int = 3
-    keep_weeks: int | None = 8  # None: on every list until resolved
+    # A month of weekly supervision: new, still open, then overdue twice, then it leaves the list.
+    overdue_after_weeks: int = 2
+    keep_weeks: int | None = 4  # None: on every list until resolved
     classes: frozenset[DeliveryClass] = frozenset({"immediate", "worklist"})
 
 

@@ -193,9 +193,9 @@ class Worklist(_Strict):
 
     day: Weekday = Field("monday", description="Weekday the previous week's list goes.")
     at: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Hour and minute, Europe/London.")
-    overdue_after_weeks: int = Field(3, ge=1, le=52, description="A finding this many weeks old is overdue.")
+    overdue_after_weeks: int = Field(2, ge=1, le=52, description="A finding this many weeks old is overdue.")
     keep_weeks: int | None = Field(
-        8, ge=1, le=520, description="Lists a finding nobody resolves stays on; null: until resolved."
+        4, ge=1, le=520, description="Lists a finding nobody resolves stays on; null: until resolved."
     )
     classes: list[DeliveryClassName] = Field(
         ["immediate", "worklist"], min_length=1, description="Delivery classes whose findings go on the list."

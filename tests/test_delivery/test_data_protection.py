@@ -50,7 +50,7 @@ def test_an_alert_carrying_extra_fields_reaches_every_channel_without_them(
                                                 "password_env": "SMTP_PASSWORD", "ca_file": str(ca_file),
                                                 "from": "casewatch@council.example", "to": ["cin@council.example"]}},
                 ],
-                "worklist": {},  # the weekly list of the alert's team goes to every receiver too
+                "worklist": {"keep_weeks": 8},  # the weekly list of the alert's team goes to every receiver too
             }
         )  # fmt: skip
         environment = {"HOOK_SECRET": "k", "TEAMS_URL": teams.url, "SMTP_PASSWORD": "pw"}
