@@ -106,12 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
     serve.set_defaults(run=_serve)
     # Delivery (casewatch/delivery/commands.py has the handlers; docs/delivery.md the guide).
-    dispatch = command("dispatch", "Send the outbox's notifications (Teams, email, webhooks, console) until SIGTERM.")
+    dispatch = command(
+        "dispatch",
+        "Send the outbox's notifications (Teams, email, webhooks, console) and each team's weekly worklist "
+        "when due, until SIGTERM.",
+    )
     dispatch.add_argument("--once", action="store_true", help="send what is due now, then exit")
     dispatch.add_argument("--metrics-port", type=int, default=9109, help="metrics port, 0 to disable (default 9109)")
     dispatch.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
     dispatch.add_argument("--loglevel", choices=("error", "warning", "info", "debug"), default="warning")
     dispatch.set_defaults(run=delivery.dispatch)
+    worklist = command("worklist", "Show each team's weekly worklist, built from the stored alerts as the dispatcher "
+                       "builds it (docs/delivery.md).")  # fmt: skip
+    worklist.add_argument("--week", metavar="YYYY-Www",
+                          help="ISO week, Europe/London, e.g. 2024-W07 (default: the newest list due now)")  # fmt: skip
+    worklist.add_argument("--team", help="only this team's list")
+    worklist.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
+    worklist.set_defaults(run=delivery.worklist)
     notifications = command("notifications", "List notifications, newest first; `resend ID` retries a failed one.")
     notifications.add_argument("--failed", action="store_true", help="only those parked as failed")
     notifications.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")

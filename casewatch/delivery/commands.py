@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from casewatch.settings import Settings
+from casewatch.settings import Settings, SettingsError
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,6 +47,37 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print(f"dispatching to {receivers}; SIGTERM or Ctrl-C stops", file=sys.stderr, flush=True)
     dispatcher.run(stop)
+    return 0
+
+
+def worklist(args: argparse.Namespace, settings: Settings) -> int:
+    from agents.worklist import MARK_TEXT, monday_of
+    from casewatch.delivery.config import load_routing
+    from casewatch.delivery.worklists import due_week, stored_worklists
+    from casewatch.storage import connect
+
+    config = load_routing(settings.config_path)
+    week = args.week or due_week(_now(), config.worklist_settings())
+    try:
+        monday_of(week)
+    except ValueError as error:
+        raise SettingsError(f"--week: {error}") from None
+    lists = stored_worklists(connect(settings.database_url), config, week)
+    if args.team is not None:
+        lists = {team: found for team, found in lists.items() if team == args.team}
+    if args.format == "json":
+        print(json.dumps([found.to_dict() for found in lists.values()], indent=2))
+        return 0
+    if not lists:
+        print(f"No worklists for week {week}.")
+    for found in lists.values():
+        counts = found.counts()
+        print(f"{found.team}, week {week}: {counts['lines']} lines ({counts['new']} new, {counts['open']} still open, "
+              f"{counts['overdue']} overdue)")  # fmt: skip
+        for line in found.lines:
+            rules = ", ".join(line.rules)
+            print(f"  {line.severity:<6} {line.child_id or '(team)':<14} {MARK_TEXT[line.mark]:<10} "
+                  f"{line.latest.isoformat()}  {rules}")  # fmt: skip
     return 0
 
 

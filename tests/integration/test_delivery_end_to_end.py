@@ -21,6 +21,7 @@ def test_an_alert_raised_by_the_worker_reaches_the_webhook_and_is_acknowledged(
                 "route": {"receiver": "managers", "group_by": ["team"], "group_wait": "1s"},
                 "receivers": [{"name": "managers", "webhook": {"url": receiver.url, "secret_env": "HOOK_SECRET"}}],
                 "delivery": {"poll_interval": "200ms"},
+                "notify_classes": ["immediate", "worklist"],  # whatever class the rule gives it, it is sent
             },
         )
         settings = dataclasses.replace(deployment.settings, database_url=database_url, config_path=config)

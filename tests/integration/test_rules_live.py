@@ -6,13 +6,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from agents.calendar import add_months
 from agents.replay import replay
 from agents.rules import TEAM_RULE
 from agents.rules.config import ALL_RULES
 from agents.rules.team_rereferral_rate_high import rolling
+from agents.worklist import build_worklists, shift, week_of, weeks_between
 from casewatch.config_file import load_rules
+from casewatch.delivery.config import load_routing
+from casewatch.delivery.worklists import stored_worklists
 from casewatch.storage import connect, count_alerts
 from schemas.alerts import Alert
 from schemas.events import WrittenAgreement
@@ -102,8 +106,39 @@ def test_a_simulated_stream_gives_the_same_alert_ids_live_and_in_replay_for_ever
     assert not differing, (
         f"{len(differing)} alerts differ in content, e.g. {live[differing[0]]} vs {expected[differing[0]]}"
     )
+    assert_worklists_agree(deployment, database, expected)
     counts = {rule: len(ids) for rule, ids in sorted(expected_by_rule.items())}
     print(f"\n{len(events):,} events, {len(expected):,} alerts live = replay in {elapsed:.0f}s: {counts}")
+
+
+def assert_worklists_agree(deployment: Deployment, database: Engine, replayed: dict[str, Alert]) -> None:
+    """The weekly worklists the dispatcher would queue from what the worker stored are replay's, every week."""
+    routing_config = load_routing(deployment.settings.config_path)
+    alerts = list(replayed.values())
+    first = week_of(min(a.occurred_at for a in alerts))
+    weeks = [shift(first, i) for i in range(weeks_between(first, week_of(datetime.now(UTC))) + 1)]
+    lines = 0
+    for week in weeks:
+        stored = stored_worklists(database, routing_config, week)
+        assert stored == build_worklists(alerts, week, policy=routing_config.worklist_policy()), week
+        lines += sum(len(w.lines) for w in stored.values())
+    assert lines > len(weeks)  # the lists compared were not empty
+
+
+def test_the_weekly_worklists_from_what_the_worker_stored_are_replay_s(deployment: Deployment, tmp_path: Path) -> None:
+    deployment = configured(deployment, tmp_path)
+    rules = load_rules(deployment.settings)
+    today = datetime.now(UTC).date()
+    events = simulate(SimulationSpec(children=300, seed=5, start=add_months(today.replace(day=1), -31)))
+    expected = replay(events, rules, as_of=today).alerts
+    assert len(expected) > 100
+    publish(deployment, events)
+    database = connect(deployment.settings.database_url)
+    with running_worker(deployment) as worker:
+        wait_until(lambda: count_alerts(engine=database) >= len(expected), 150, worker.describe)
+        time.sleep(4)  # two more clock ticks: nothing else may come
+    assert count_alerts(engine=database) == len(expected)
+    assert_worklists_agree(deployment, database, expected)
 
 
 def test_a_time_driven_rule_fires_once_per_overdue_agreement_with_two_workers_sharing_the_partitions(

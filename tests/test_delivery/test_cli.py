@@ -1,5 +1,6 @@
 """The delivery commands as an operator runs them: `casewatch` processes on a real database."""
 
+import json
 import os
 import subprocess
 import sys
@@ -90,3 +91,24 @@ def test_a_bad_routing_section_stops_the_dispatcher_at_start_naming_the_key(tmp_
     result = casewatch(f"sqlite:///{tmp_path / 'x.db'}", "dispatch", "--once", config=config)
     assert result.returncode == 2
     assert "setting error" in result.stderr and "routing.route.group_wait: must be a duration" in result.stderr
+
+
+def test_worklist_shows_each_team_s_list_of_a_week_as_the_dispatcher_builds_it(database_url: str) -> None:
+    engine = connect(database_url)
+    alerts = [
+        make_alert("w1", child_id="C1", day="2024-02-13", delivery="worklist"),
+        make_alert("w2", child_id="C1", day="2024-02-14", delivery="worklist", rule="agreement_review_overdue"),
+        make_alert("w3", child_id="C2", team="Assessment", day="2024-02-08", delivery="worklist"),
+    ]
+    upsert_alerts(engine=engine, alerts=alerts)
+    engine.dispose()
+    shown = casewatch(database_url, "worklist", "--week", "2024-W07", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    lists = {found["team"]: found for found in json.loads(shown.stdout)}
+    assert [line["child_id"] for line in lists["CIN East"]["lines"]] == ["C1"]
+    assert lists["CIN East"]["lines"][0]["rules"] == ["agreement_review_overdue", "rereferral_after_agreement"]
+    assert lists["Assessment"]["lines"][0]["mark"] == "open"  # raised in week 6: still open in week 7
+    table = casewatch(database_url, "worklist", "--week", "2024-W07", "--team", "CIN East")
+    assert table.stdout.startswith("CIN East, week 2024-W07: 1 lines (1 new, 0 still open, 0 overdue)")
+    bad = casewatch(database_url, "worklist", "--week", "2024-7")
+    assert bad.returncode == 2 and "not an ISO week" in bad.stderr

@@ -50,6 +50,7 @@ def test_an_alert_carrying_extra_fields_reaches_every_channel_without_them(
                                                 "password_env": "SMTP_PASSWORD", "ca_file": str(ca_file),
                                                 "from": "casewatch@council.example", "to": ["cin@council.example"]}},
                 ],
+                "worklist": {"keep_weeks": 8},  # the weekly list of the alert's team goes to every receiver too
             }
         )  # fmt: skip
         environment = {"HOOK_SECRET": "k", "TEAMS_URL": teams.url, "SMTP_PASSWORD": "pw"}
@@ -64,8 +65,10 @@ def test_an_alert_carrying_extra_fields_reaches_every_channel_without_them(
             engine=engine, config=config, channels=build_channels(config, environment.__getitem__),
             metrics=DeliveryMetrics.create(CollectorRegistry()), clock=clock,
         )  # fmt: skip
-        assert dispatcher.run_once() == 4
-    assert [n.status for n in list_notifications(engine)] == ["sent"] * 4
+        assert dispatcher.run_once() == 8  # the alert, and the team's worklist of the week before T0
+    notifications = list_notifications(engine)
+    assert [n.status for n in notifications] == ["sent"] * 8
+    assert sorted(n.kind for n in notifications) == ["notify"] * 4 + ["worklist"] * 4
 
     outside = {
         "webhook": b"".join(r.body + json.dumps(r.headers).encode() for r in webhook.received).decode(),
@@ -79,6 +82,9 @@ def test_an_alert_carrying_extra_fields_reaches_every_channel_without_them(
         for secret in [*SECRETS.values(), "B987654321098", "lcs:leaky", "child_name", "home_address", "upn_top"]:
             assert secret not in text, f"{secret!r} left casewatch through {where}"
     assert "wa-1" in outside["webhook"] and "113" in outside["email"]  # allowed facts do travel
+    assert outside["console"].count(f"child {alert.child_id}") == 2  # its alert, and its line on the worklist
+    worklist_bodies = [r.json() for r in webhook.received if r.json()["kind"] == "worklist"]
+    assert [line["child_id"] for body in worklist_bodies for line in body["worklist"]["lines"]] == [alert.child_id]
 
 
 def _readable(raw: bytes) -> str:
