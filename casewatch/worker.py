@@ -15,7 +15,7 @@ from casewatch.storage import connect
 from streams.admin import ensure_topics
 
 
-def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "0.0.0.0") -> None:
+def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "127.0.0.1") -> None:
     """Block running the worker until SIGTERM or SIGINT; the process exits when it stops."""
     rules = load_rules(settings)  # a bad configuration file stops start-up here, before Kafka
     if not settings.bootstrap_servers:
