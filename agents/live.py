@@ -40,6 +40,15 @@ CORRELATE_BATCH = 1000
 CORRELATE_WITHIN_SECONDS = 0.01
 PERSIST_BATCH = 500
 PERSIST_WITHIN_SECONDS = 0.02
+# The tables whose changelogs hold a child's state (`casewatch erase` tombstones them), and
+# the control message, on the ticks topic keyed by child, that makes a running worker drop one.
+CHILD_STATE_TABLE = "child-state"
+ERASE_KIND = "erase"
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    """Faust's name for a table's changelog topic (app version 1, as casewatch runs)."""
+    return f"{app_id}-{table}-changelog"
 
 
 def create_app(
@@ -78,7 +87,9 @@ def create_app(
     # The state of a child is written to the changelog partition its key hashes to, which
     # is the partition its events come on (decode_event refuses any other): batches may mix
     # partitions, so the table cannot take the partition from the current event.
-    states = app.Table("child-state", default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True)
+    states = app.Table(
+        CHILD_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
+    )
     # Keyed by team, fed by the team-facts topic (keyed by team too), written the same way.
     team_states = app.Table(
         "team-state", default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
@@ -114,11 +125,18 @@ def create_app(
                     key, value = message.key, message.value
                     if key is None or value is None:
                         raise ValueError("a tick without a key or a value")
+                    document = json.loads(value)
+                    if document.get("kind") == ERASE_KIND:  # `casewatch erase`: forget the child here too
+                        touched.pop(key.decode(), None)
+                        if key in states:
+                            del states[key]  # also a tombstone on the changelog
+                        metrics.children_erased.inc()
+                        continue
                     known = touched.get(key.decode()) or states[key]
                     if known:  # a child forgotten since the tick was sent has nothing due
                         state = known if isinstance(known, ChildState) else ChildState.from_dict(known)
                         touched[key.decode()] = state
-                        now = decode_tick(json.loads(value))
+                        now = decode_tick(document)
                         raised += [(key, a) for a in tick(state, key.decode(), now, rules).alerts]
                     continue
                 decoded = decode_event(

@@ -104,8 +104,28 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=9092, help="port for `run` (default 9092)")
     broker.set_defaults(run=_broker)
 
-    topics = command("topics", "Create casewatch's topics (idempotent) and list them.")
+    topics = command(
+        "topics",
+        "Create casewatch's topics (idempotent), bring existing topics' retention.ms and "
+        "cleanup.policy in line with their declaration, and list them with what changed.",
+    )
     topics.set_defaults(run=_topics)
+
+    erase = command(
+        "erase",
+        "Erase a child: workers' state, changelog (tombstone), alerts and notifications; "
+        "the audit log keeps only a keyed hash of the ID (docs/security.md).",
+    )
+    erase.add_argument("child_id", metavar="CHILD_ID", help="the case system's child ID")
+    erase.add_argument("--by", help="who erases, for the audit log (default: your login)")
+    erase.set_defaults(run=_erase)
+    retention = command(
+        "retention",
+        "Delete alerts, finished notifications and audit rows older than "
+        "CASEWATCH_RETENTION_DAYS (default 400); the dispatcher does it daily too.",
+    )
+    retention.add_argument("--days", type=_positive, help="keep this many days instead")
+    retention.set_defaults(run=_retention)
 
     serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
     serve.set_defaults(run=_serve)
@@ -231,13 +251,46 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import ensure_topics
+    from streams.topic_settings import align_topic_configs
 
-    created = ensure_topics(
-        _require_bootstrap(settings), settings.topics, replication_factor=settings.replication_factor
-    )
+    bootstrap = _require_bootstrap(settings)
+    created = ensure_topics(bootstrap, settings.topics, replication_factor=settings.replication_factor)
+    changes = align_topic_configs(bootstrap, settings.topics)
+    aligned = {change.topic for change in changes}
     for spec in settings.topics.specs():
-        mark = "created" if spec.name in created else "exists"
+        mark = "created" if spec.name in created else "aligned" if spec.name in aligned else "exists"
         print(f"{spec.name:<32} {spec.partitions:>3} partitions  {mark:<8} {spec.purpose}")
+    for change in changes:
+        print(f"changed {change.topic} {change.key}: {change.was} -> {change.now}")
+    if not changes:
+        print("Every existing topic's retention and clean-up settings match streams/topics.py.")
+    return 0
+
+
+def _erase(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.delivery.commands import _os_user
+    from casewatch.erasure import erase_child
+    from casewatch.storage import connect
+
+    done = erase_child(settings, args.child_id, actor=args.by or _os_user(), now=datetime.now(UTC),
+                       engine=connect(settings.database_url))  # fmt: skip
+    print(f"erased: {done.alerts} alerts, {done.notifications} notifications, {done.audit_rows} audit rows; "
+          f"{done.tombstones} changelog tombstones and an erase message to the workers; "
+          f"audit entry child {done.subject[:16]}...")  # fmt: skip
+    print("Events already on the input topics stay until their retention ends (docs/security.md).")
+    return 0
+
+
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from casewatch.erasure import prune
+    from casewatch.storage import connect
+
+    days = args.days or settings.retention_days
+    done = prune(connect(settings.database_url), older_than=timedelta(days=days), now=datetime.now(UTC))
+    print(f"older than {days} days: deleted {done.alerts} alerts, {done.notifications} notifications, "
+          f"{done.audit_rows} audit rows")  # fmt: skip
     return 0
 
 

@@ -25,6 +25,7 @@ class Metrics:
     team_rereferral_rate: Gauge
     team_agreement_rereferral_rate: Gauge
     rereferral_rate_threshold: Gauge
+    children_erased: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "Metrics":
@@ -80,6 +81,10 @@ class Metrics:
             rereferral_rate_threshold=Gauge(
                 "casewatch_rereferral_rate_threshold",
                 "The configured threshold for team re-referral rates (default the national figure).",
+                registry=registry,
+            ),
+            children_erased=Counter(
+                "casewatch_children_erased_total", "Children this worker dropped from its state on `casewatch erase`.",
                 registry=registry,
             ),
         )  # fmt: skip

@@ -39,6 +39,10 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # Seconds a request body may take to arrive; a slower one is ended with 408.
     body_timeout_seconds: int = 30
+    # Key of the HMAC by which the audit log names an erased child (never the ID itself).
+    erasure_key: str | None = None
+    # Alerts, notifications and audit rows older than this many days are pruned (`casewatch retention`).
+    retention_days: int = 400
     rules: RulesConfig = field(default_factory=RulesConfig)
 
     @property
@@ -101,9 +105,11 @@ class Settings:
             http_port=_int(env, "CASEWATCH_HTTP_PORT", default.http_port, minimum=0),
             max_body_bytes=_int(env, "CASEWATCH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
             body_timeout_seconds=_int(env, "CASEWATCH_BODY_TIMEOUT", default.body_timeout_seconds, minimum=1),
+            erasure_key=env.get("CASEWATCH_ERASURE_KEY") or None,
+            retention_days=_int(env, "CASEWATCH_RETENTION_DAYS", default.retention_days, minimum=1),
             rules=rules,
         )
-        for secret in (*settings.api_tokens, database_password(settings.database_url)):
+        for secret in (*settings.api_tokens, database_password(settings.database_url), settings.erasure_key):
             register_secret(secret)  # scrubbed from every log line from now on (casewatch.redaction)
         return settings
 
@@ -124,6 +130,8 @@ environment:
   CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
   CASEWATCH_MAX_BODY_BYTES      largest HTTP request body in bytes (default 1048576, 1 MiB)
   CASEWATCH_BODY_TIMEOUT        seconds an HTTP request body may take to arrive (default 30)
+  CASEWATCH_ERASURE_KEY         HMAC key (32+ characters) naming erased children in the audit log
+  CASEWATCH_RETENTION_DAYS      alerts, notifications and audit rows kept this many days (default 400)
   CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12; the file may override)
   CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id} (likewise)
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)

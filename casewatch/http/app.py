@@ -13,7 +13,7 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from casewatch.http import alert_routes, ingest, openapi
+from casewatch.http import alert_routes, erasure_routes, ingest, openapi
 from casewatch.http.body_deadline import body_deadline
 from casewatch.http_auth import bearer_auth
 from casewatch.settings import Settings, SettingsError
@@ -25,7 +25,7 @@ class RouteModule(Protocol):
     def openapi(self) -> openapi.Fragment: ...
 
 
-ROUTE_MODULES: tuple[RouteModule, ...] = (ingest, alert_routes)
+ROUTE_MODULES: tuple[RouteModule, ...] = (ingest, alert_routes, erasure_routes)
 # A bearer token of 32 characters (e.g. 16 random bytes in hex) cannot be guessed online.
 MIN_TOKEN_CHARS = 32
 
