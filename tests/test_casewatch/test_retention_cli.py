@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -13,6 +14,8 @@ from casewatch.delivery.outbox import claim, enqueuer, finish
 from casewatch.delivery.tables import audit_log, notifications
 from casewatch.storage import connect, list_alerts, upsert_alerts
 from tests.alerts import make_alert
+from tests.integration.support import wait_until
+from tests.test_delivery.support import DispatcherProcess
 
 ROUTING = parse_routing({"route": {"receiver": "ops", "group_by": ["child_id"], "group_wait": "0s"},
                          "receivers": [{"name": "ops", "console": {}}]})  # fmt: skip
@@ -41,3 +44,19 @@ def test_alerts_notifications_and_audit_rows_past_the_period_are_pruned_and_rece
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(notifications)).scalar_one() == 1
         assert connection.execute(select(func.min(audit_log.c.at))).scalar_one() >= now - timedelta(days=30)
+
+
+def test_the_dispatcher_prunes_on_its_schedule_from_the_start(database_url: str, tmp_path: Path) -> None:
+    engine = connect(database_url)
+    at = datetime.now(UTC) - timedelta(days=40)
+    upsert_alerts(engine=engine, alerts=[make_alert("old")], on_stored=enqueuer(ROUTING), now=at)
+    for held in claim(engine, owner="d", now=at, lease=timedelta(minutes=2), limit=10):
+        finish(engine, held.id, owner="d", status="sent", now=at)
+    dispatcher = DispatcherProcess(
+        dict(os.environ, CASEWATCH_DATABASE_URL=database_url, CASEWATCH_RETENTION_DAYS="30"), tmp_path / "d.log"
+    ).start()
+    try:
+        wait_until(lambda: not list_alerts(engine=engine), 60, dispatcher.describe)
+    finally:
+        dispatcher.stop()
+    assert "retention 30 days: deleted 1 alerts, 1 notifications, 0 audit rows" in dispatcher.describe()
