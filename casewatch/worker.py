@@ -10,6 +10,7 @@ from casewatch.config_file import load_rules
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
 from casewatch.metrics import Metrics
+from casewatch.redaction import install_log_redaction
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
 from streams.admin import ensure_topics
@@ -39,4 +40,12 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         state_dir=str(state_dir),
         on_stored=enqueuer(routing),
     )
-    Worker(app, loglevel=loglevel).execute_from_commandline()
+    RedactingWorker(app, loglevel=loglevel).execute_from_commandline()
+
+
+class RedactingWorker(Worker):
+    """Faust's worker, whose log handlers (set up by Faust, replacing ours) scrub secrets too."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        install_log_redaction()
