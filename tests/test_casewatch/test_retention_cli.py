@@ -15,7 +15,7 @@ from casewatch.delivery.tables import audit_log, notifications
 from casewatch.storage import connect, list_alerts, upsert_alerts
 from tests.alerts import make_alert
 from tests.integration.support import wait_until
-from tests.test_delivery.support import DispatcherProcess
+from tests.test_delivery.support import DispatcherProcess, write_config
 
 ROUTING = parse_routing({"route": {"receiver": "ops", "group_by": ["child_id"], "group_wait": "0s"},
                          "receivers": [{"name": "ops", "console": {}}]})  # fmt: skip
@@ -52,11 +52,14 @@ def test_the_dispatcher_prunes_on_its_schedule_from_the_start(database_url: str,
     upsert_alerts(engine=engine, alerts=[make_alert("old")], on_stored=enqueuer(ROUTING), now=at)
     for held in claim(engine, owner="d", now=at, lease=timedelta(minutes=2), limit=10):
         finish(engine, held.id, owner="d", status="sent", now=at)
-    dispatcher = DispatcherProcess(
-        dict(os.environ, CASEWATCH_DATABASE_URL=database_url, CASEWATCH_RETENTION_DAYS="30"), tmp_path / "d.log"
-    ).start()
+    # Resolved, so the dispatcher sends no reminder about it (a reminder would keep it: still carried).
+    change(engine, make_alert("old").alert_id, "resolve", actor="team.manager", now=at)
+    config = write_config(tmp_path, {"route": {"receiver": "ops"}, "receivers": [{"name": "ops", "console": {}}]})
+    env = dict(os.environ, CASEWATCH_DATABASE_URL=database_url, CASEWATCH_RETENTION_DAYS="30",
+               CASEWATCH_CONFIG=str(config))  # fmt: skip
+    dispatcher = DispatcherProcess(env, tmp_path / "d.log").start()
     try:
         wait_until(lambda: not list_alerts(engine=engine), 60, dispatcher.describe)
     finally:
         dispatcher.stop()
-    assert "retention 30 days: deleted 1 alerts, 1 notifications, 0 audit rows" in dispatcher.describe()
+    assert "retention 30 days: deleted 1 alerts, 1 notifications, 1 audit rows" in dispatcher.describe()
