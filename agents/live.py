@@ -44,6 +44,9 @@ CORRELATE_BATCH = 1000
 CORRELATE_WITHIN_SECONDS = 0.01
 PERSIST_BATCH = 500
 PERSIST_WITHIN_SECONDS = 0.02
+# The control message, on the ticks topic keyed by child, that makes a running worker drop
+# a child's state (`casewatch erase`; the state's changelog gets its tombstone from the delete).
+ERASE_KIND = "erase"
 
 
 # Restarts (docs/reliability.md). A dead worker's partitions wait for its session to time
@@ -141,6 +144,15 @@ def create_app(
             metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
         return sent
 
+    def erased(message: Any) -> bytes | None:
+        """The child key of an erase message on the ticks topic (None for anything else)."""
+        if message.topic != topics.ticks or message.key is None:
+            return None
+        try:
+            return message.key if json.loads(message.value).get("kind") == ERASE_KIND else None
+        except (TypeError, ValueError, AttributeError):
+            return None
+
     def read_step(message: Any) -> Step | Rejection:
         """A message of the correlate agent's topics as a step of the engine, or why not."""
         if message.topic == topics.ticks:  # the clock: run the time-driven rules for this child
@@ -162,6 +174,14 @@ def create_app(
         steps: list[Step] = []
         origin: list[Any] = []  # the message of each step
         for item in batch:
+            key = erased(item.message)
+            if key is not None:  # `casewatch erase`: forget the child here too, and its steps so far
+                kept = [(s, m) for s, m in zip(steps, origin, strict=True) if s.child_id != key.decode()]
+                steps, origin = [s for s, _ in kept], [m for _, m in kept]
+                if key in states:
+                    del states[key]  # also a tombstone on the changelog
+                metrics.children_erased.inc()
+                continue
             step = read_step(item.message)
             if isinstance(step, Rejection):
                 await reject(item.message, step)

@@ -12,6 +12,7 @@ from pathlib import Path
 from casewatch import __version__
 from casewatch.delivery import commands as delivery
 from casewatch.ingest import configure as configure_ingest
+from casewatch.redaction import install_log_redaction, redact
 from casewatch.replay_cli import configure as configure_replay
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
 from casewatch.simulate_cli import configure as configure_simulate
@@ -20,6 +21,8 @@ DESCRIPTION = """\
 casewatch watches children's social care case events (referrals, assessments, written
 agreements, closures) on Kafka and alerts managers when patterns from the peer review
 appear, first of all a re-referral after a written agreement."""
+# Metrics have no authentication, so they listen on this machine only unless told otherwise.
+METRICS_HOST_HELP = "address for the metrics port (default 127.0.0.1; 0.0.0.0 exposes it to the network)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     try:
         settings = Settings.from_env()
         return int(args.run(args, settings) or 0)
     except SettingsError as error:
-        print(f"casewatch: setting error: {error}", file=sys.stderr)
+        print(redact(f"casewatch: setting error: {error}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the user gets one clear line; details are in --debug
         if getattr(args, "debug", False):
             raise
-        print(f"casewatch: {type(error).__name__}: {error}", file=sys.stderr)
+        print(redact(f"casewatch: {type(error).__name__}: {error}"), file=sys.stderr)
         return 1
 
 
@@ -70,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = command("worker", "Run the production worker (Faust agents) until SIGTERM.")
     worker.add_argument("--loglevel", choices=("crit", "error", "warn", "info", "debug"), default="warn")
-    worker.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help=METRICS_HOST_HELP)
     worker.set_defaults(run=_worker)
 
     configure_ingest(command("ingest", "Validate source files (CIN census, Annex A, agreements CSV, JSON lines) "
@@ -100,8 +104,28 @@ def _parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=9092, help="port for `run` (default 9092)")
     broker.set_defaults(run=_broker)
 
-    topics = command("topics", "Create casewatch's topics (idempotent) and list them.")
+    topics = command(
+        "topics",
+        "Create casewatch's topics (idempotent), bring existing topics' retention.ms and "
+        "cleanup.policy in line with their declaration, and list them with what changed.",
+    )
     topics.set_defaults(run=_topics)
+
+    erase = command(
+        "erase",
+        "Erase a child: workers' state, changelog (tombstone), alerts and notifications; "
+        "the audit log keeps only a keyed hash of the ID (docs/security.md).",
+    )
+    erase.add_argument("child_id", metavar="CHILD_ID", help="the case system's child ID")
+    erase.add_argument("--by", help="who erases, for the audit log (default: your login)")
+    erase.set_defaults(run=_erase)
+    retention = command(
+        "retention",
+        "Delete alerts, finished notifications and audit rows older than "
+        "CASEWATCH_RETENTION_DAYS (default 400); the dispatcher does it daily too.",
+    )
+    retention.add_argument("--days", type=_positive, help="keep this many days instead")
+    retention.set_defaults(run=_retention)
 
     serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
     serve.set_defaults(run=_serve)
@@ -113,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dispatch.add_argument("--once", action="store_true", help="send what is due now, then exit")
     dispatch.add_argument("--metrics-port", type=int, default=9109, help="metrics port, 0 to disable (default 9109)")
-    dispatch.add_argument("--metrics-host", default="0.0.0.0", help="address for the metrics port (default 0.0.0.0)")
+    dispatch.add_argument("--metrics-host", default="127.0.0.1", help=METRICS_HOST_HELP)
     dispatch.add_argument("--loglevel", choices=("error", "warning", "info", "debug"), default="warning")
     dispatch.set_defaults(run=delivery.dispatch)
     worklist = command("worklist", "Show each team's weekly worklist, built from the stored alerts as the dispatcher "
@@ -195,7 +219,7 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([a.model_dump(mode="json") for a in found], indent=2))
         return 0
     if not found:
-        print(f"No alerts stored in {settings.database_url}.")
+        print(f"No alerts stored in {settings.database_url_masked}.")
         return 0
     print(f"{'occurred':<11} {'severity':<8} {'rule':<28} {'child':<14} {'team':<18} alert_id")
     for alert in found:
@@ -212,21 +236,72 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "fetch":
         print(f"Apache Kafka {KAFKA_VERSION} jars in {fetch()}")
         return 0
-    with LocalKafka(port=args.port) as broker:
+
+    # A handler, set before the broker starts, turns SIGTERM into the same unwinding as Ctrl-C,
+    # so the Java process is stopped whenever the signal comes (a bare sigwait without
+    # blocking the signals first let SIGTERM end Python and leave Java running).
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    broker = LocalKafka(port=args.port)
+    try:
+        broker.start()
         print(f"Apache Kafka {broker.version} at {broker.bootstrap_servers}; Ctrl-C stops it.", flush=True)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
+        broker.stop()
     return 0
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
     from streams.admin import ensure_topics
+    from streams.topic_settings import align_topic_configs
 
-    created = ensure_topics(
-        _require_bootstrap(settings), settings.topics, replication_factor=settings.replication_factor
-    )
+    bootstrap = _require_bootstrap(settings)
+    created = ensure_topics(bootstrap, settings.topics, replication_factor=settings.replication_factor)
+    changes = align_topic_configs(bootstrap, settings.topics)
+    aligned = {change.topic for change in changes}
     for spec in settings.topics.specs():
-        mark = "created" if spec.name in created else "exists"
+        mark = "created" if spec.name in created else "aligned" if spec.name in aligned else "exists"
         print(f"{spec.name:<32} {spec.partitions:>3} partitions  {mark:<8} {spec.purpose}")
+    for change in changes:
+        print(f"changed {change.topic} {change.key}: {change.was} -> {change.now}")
+    if not changes:
+        print("Every existing topic's retention and clean-up settings match streams/topics.py.")
+    return 0
+
+
+def _erase(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.delivery.commands import _os_user
+    from casewatch.erasure import erase_child
+    from casewatch.storage import connect
+
+    done = erase_child(settings, args.child_id, actor=args.by or _os_user(), now=datetime.now(UTC),
+                       engine=connect(settings.database_url))  # fmt: skip
+    print(f"erased: {done.alerts} alerts, {done.notifications} notifications, {done.audit_rows} audit rows; "
+          f"{done.tombstones} changelog tombstones and an erase message to the workers; "
+          f"audit entry child {done.subject[:16]}...")  # fmt: skip
+    print("Events already on the input topics stay until their retention ends (docs/security.md).")
+    return 0
+
+
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from casewatch.erasure import prune
+    from casewatch.storage import connect
+
+    days = args.days or settings.retention_days
+    done = prune(connect(settings.database_url), older_than=timedelta(days=days), now=datetime.now(UTC))
+    print(f"older than {days} days: deleted {done.alerts} alerts, {done.notifications} notifications, "
+          f"{done.audit_rows} audit rows")  # fmt: skip
     return 0
 
 

@@ -92,7 +92,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             print(f"\nFAILED: {len(missing)} expected alerts were not stored within {options.timeout:.0f}s")
             return 1
         print(
-            f"\nAll {len(expected)} alerts the replay expects were raised live and stored in {settings.database_url}."
+            f"\nAll {len(expected)} alerts the replay expects were raised live and stored in "
+            f"{settings.database_url_masked}."
         )
         print("List them with: casewatch alerts")
         return 0

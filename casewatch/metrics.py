@@ -28,6 +28,7 @@ class Metrics:
     # Agents that cannot die silently (agents.supervisor).
     agent_crashes: Counter
     worker_ready: Gauge
+    children_erased: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "Metrics":
@@ -93,6 +94,10 @@ class Metrics:
             worker_ready=Gauge(
                 "casewatch_worker_ready",
                 "1 once the tables are recovered and every agent is working; 0 while an agent is crashing.",
+                registry=registry,
+            ),
+            children_erased=Counter(
+                "casewatch_children_erased_total", "Children this worker dropped from its state on `casewatch erase`.",
                 registry=registry,
             ),
         )  # fmt: skip

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from agents.rules import RulesConfig, RulesConfigError
+from casewatch.redaction import database_password, mask_database_url, register_secret
 from streams.topics import Topics
 
 
@@ -36,7 +37,18 @@ class Settings:
     http_port: int = 8080
     # Largest request body the HTTP API reads; a bigger one is refused (413) before it is read.
     max_body_bytes: int = 1024 * 1024
+    # Seconds a request body may take to arrive; a slower one is ended with 408.
+    body_timeout_seconds: int = 30
+    # Key of the HMAC by which the audit log names an erased child (never the ID itself).
+    erasure_key: str | None = None
+    # Alerts, notifications and audit rows older than this many days are pruned (`casewatch retention`).
+    retention_days: int = 400
     rules: RulesConfig = field(default_factory=RulesConfig)
+
+    @property
+    def database_url_masked(self) -> str:
+        """The database URL to print or log: its password, if any, shown as ***."""
+        return mask_database_url(self.database_url)
 
     @property
     def topics(self) -> Topics:
@@ -78,7 +90,7 @@ class Settings:
                 rules = rules.with_params("rereferral_after_agreement", window_months=window)
             except RulesConfigError as error:
                 raise SettingsError(f"CASEWATCH_WINDOW_MONTHS: {error.reason}") from None
-        return cls(
+        settings = cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             topic_prefix=env.get("CASEWATCH_TOPIC_PREFIX", default.topic_prefix),
             partitions=_int(env, "CASEWATCH_PARTITIONS", default.partitions, minimum=1),
@@ -92,8 +104,14 @@ class Settings:
             http_host=env.get("CASEWATCH_HTTP_HOST", default.http_host),
             http_port=_int(env, "CASEWATCH_HTTP_PORT", default.http_port, minimum=0),
             max_body_bytes=_int(env, "CASEWATCH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
+            body_timeout_seconds=_int(env, "CASEWATCH_BODY_TIMEOUT", default.body_timeout_seconds, minimum=1),
+            erasure_key=env.get("CASEWATCH_ERASURE_KEY") or None,
+            retention_days=_int(env, "CASEWATCH_RETENTION_DAYS", default.retention_days, minimum=1),
             rules=rules,
         )
+        for secret in (*settings.api_tokens, database_password(settings.database_url), settings.erasure_key):
+            register_secret(secret)  # scrubbed from every log line from now on (casewatch.redaction)
+        return settings
 
 
 ENVIRONMENT_HELP = """\
@@ -107,10 +125,13 @@ environment:
   CASEWATCH_METRICS_PORT        Prometheus metrics port, 0 to disable (default 9108)
   CASEWATCH_STATE_DIR           worker state folder (default .casewatch)
   CASEWATCH_CONFIG              YAML configuration file (rules, routing); unset: defaults
-  CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API
+  CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API (32+ characters each)
   CASEWATCH_HTTP_HOST           HTTP API address (default 127.0.0.1)
   CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
   CASEWATCH_MAX_BODY_BYTES      largest HTTP request body in bytes (default 1048576, 1 MiB)
+  CASEWATCH_BODY_TIMEOUT        seconds an HTTP request body may take to arrive (default 30)
+  CASEWATCH_ERASURE_KEY         HMAC key (32+ characters) naming erased children in the audit log
+  CASEWATCH_RETENTION_DAYS      alerts, notifications and audit rows kept this many days (default 400)
   CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12; the file may override)
   CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id} (likewise)
   CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)
@@ -125,6 +146,7 @@ def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
     value = (os.environ if env is None else env).get(name)
     if not value:
         raise SettingsError(f"{name} is not set, and the routing configuration needs it")
+    register_secret(value)  # from now on scrubbed from every log line (casewatch.redaction)
     return value
 
 

@@ -13,12 +13,13 @@ from casewatch.config_file import load_rules
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
 from casewatch.metrics import Metrics
+from casewatch.redaction import install_log_redaction
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
 from streams.admin import ensure_topics
 
 
-def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "0.0.0.0") -> None:
+def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "127.0.0.1") -> None:
     """Block running the worker until SIGTERM or SIGINT; the process exits when it stops."""
     rules = load_rules(settings)  # a bad configuration file stops start-up here, before Kafka
     if not settings.bootstrap_servers:
@@ -49,7 +50,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         on_stored=enqueuer(routing),
         instance_id=instance_id(settings.app_id, state_dir),
     )
-    Worker(app, loglevel=loglevel).execute_from_commandline()
+    RedactingWorker(app, loglevel=loglevel).execute_from_commandline()
 
 
 def instance_id(app_id: str, state_dir: Path) -> str:
@@ -62,3 +63,11 @@ def instance_id(app_id: str, state_dir: Path) -> str:
     """
     where = f"{socket.gethostname()}:{state_dir.resolve()}"
     return f"{app_id}-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
+
+
+class RedactingWorker(Worker):
+    """Faust's worker, whose log handlers (set up by Faust, replacing ours) scrub secrets too."""
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        install_log_redaction()

@@ -45,6 +45,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=_prune_daily, args=(dispatcher.engine, settings, stop), daemon=True,
+                     name="casewatch-retention").start()  # fmt: skip
     print(f"dispatching to {receivers}; SIGTERM or Ctrl-C stops", file=sys.stderr, flush=True)
     dispatcher.run(stop)
     return 0
@@ -155,6 +157,26 @@ def alert(args: argparse.Namespace, settings: Settings) -> int:
     state = change(engine, args.id, action, actor=args.by, now=_now(), assignee=getattr(args, "to", None))
     print(f"alert {state.alert_id}: {state.status}" + (f", assigned to {state.assignee}" if state.assignee else ""))
     return 0
+
+
+RETENTION_INTERVAL_SECONDS = 24 * 3600
+
+
+def _prune_daily(engine: Any, settings: Settings, stop: threading.Event) -> None:
+    """The retention schedule: prune at start, then once a day, until the dispatcher stops."""
+    from datetime import timedelta
+
+    from casewatch.erasure import prune
+
+    log = logging.getLogger("casewatch.retention")
+    while not stop.is_set():
+        try:
+            done = prune(engine, older_than=timedelta(days=settings.retention_days), now=_now())
+            log.info("retention %d days: deleted %d alerts, %d notifications, %d audit rows",
+                     settings.retention_days, done.alerts, done.notifications, done.audit_rows)  # fmt: skip
+        except Exception:  # the next day tries again; delivery is unaffected
+            log.exception("retention pruning failed")
+        stop.wait(RETENTION_INTERVAL_SECONDS)
 
 
 def _now() -> datetime:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from agents.worklist import WorklistPolicy
 from casewatch.config_file import ConfigFileError, read_config_file
 from casewatch.delivery.matchers import Matcher
+from casewatch.delivery.urls import check_receiver_url
 from casewatch.settings import SettingsError
 
 
@@ -44,7 +45,6 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 LabelName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,63}$")]
 ReceiverName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
-Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
 
 
 class _Strict(BaseModel):
@@ -56,27 +56,41 @@ class ConsoleReceiver(_Strict):
 
 
 class WebhookReceiver(_Strict):
-    """JSON POST, signed with HMAC-SHA256 over timestamp and body when a secret is named."""
+    """JSON POST over https, signed with HMAC-SHA256 over timestamp and body (the secret is required)."""
 
-    url: Url
-    secret_env: EnvName | None = None
+    url: str
+    secret_env: EnvName
+    allow_plain_http: bool = Field(False, description="Allow http:// to this machine (127.0.0.1) only.")
     timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _safe_url(self) -> Self:
+        try:
+            check_receiver_url(self.url, allow_plain_http=self.allow_plain_http)
+        except ValueError as error:
+            raise ValueError(f"url {error}") from None
+        return self
 
 
 class TeamsReceiver(_Strict):
     """A Teams Workflows webhook. Its URL is a credential, so it comes from the environment."""
 
     url_env: EnvName
+    allow_plain_http: bool = Field(False, description="Allow an http:// URL to this machine (127.0.0.1) only.")
     max_bytes: int = Field(28_000, ge=4_000, le=28_000, description="Teams refuses messages over about 28 KB.")
     timeout: Duration = timedelta(seconds=10)
 
 
 class EmailReceiver(_Strict):
-    """SMTP, one message per group; STARTTLS and login when configured."""
+    """SMTP, one message per group; STARTTLS (or implicit TLS on port 465) and login when configured.
+
+    A login is only ever sent over TLS: `starttls: false` with a username is refused at load.
+    """
 
     host: str
     port: int = Field(587, ge=1, le=65535)
     starttls: bool = True
+    implicit_tls: bool | None = Field(None, description="TLS from the first byte; unset: on port 465 only.")
     username: str | None = None
     password_env: EnvName | None = None
     ca_file: Path | None = Field(None, description="CA certificates to trust for STARTTLS (a private CA).")
@@ -88,7 +102,14 @@ class EmailReceiver(_Strict):
     def _login_needs_both(self) -> Self:
         if (self.username is None) != (self.password_env is None):
             raise ValueError("username and password_env go together")
+        if self.username is not None and not self.starttls and not self.tls_from_start:
+            raise ValueError("a login is sent only over TLS: set starttls: true, or port 465 for implicit TLS")
         return self
+
+    @property
+    def tls_from_start(self) -> bool:
+        """Implicit TLS: set, or by default on port 465 (RFC 8314); STARTTLS does not apply then."""
+        return self.port == 465 if self.implicit_tls is None else self.implicit_tls
 
 
 ChannelKind = Literal["console", "webhook", "teams", "email"]

@@ -13,7 +13,8 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from casewatch.http import alert_routes, ingest, openapi
+from casewatch.http import alert_routes, erasure_routes, ingest, openapi
+from casewatch.http.body_deadline import body_deadline
 from casewatch.http_auth import bearer_auth
 from casewatch.settings import Settings, SettingsError
 
@@ -24,7 +25,9 @@ class RouteModule(Protocol):
     def openapi(self) -> openapi.Fragment: ...
 
 
-ROUTE_MODULES: tuple[RouteModule, ...] = (ingest, alert_routes)
+ROUTE_MODULES: tuple[RouteModule, ...] = (ingest, alert_routes, erasure_routes)
+# A bearer token of 32 characters (e.g. 16 random bytes in hex) cannot be guessed online.
+MIN_TOKEN_CHARS = 32
 
 
 def create_app(
@@ -36,8 +39,17 @@ def create_app(
             "CASEWATCH_API_TOKENS is not set: the HTTP API does not start without at least one bearer token "
             "(a comma-separated list; use long random values, e.g. `openssl rand -hex 32`)"
         )
+    short = sum(len(token) < MIN_TOKEN_CHARS for token in settings.api_tokens)
+    if short:
+        raise SettingsError(
+            f"CASEWATCH_API_TOKENS: {short} of the tokens are shorter than {MIN_TOKEN_CHARS} characters "
+            "(a short token can be guessed; use e.g. `openssl rand -hex 32`)"
+        )
     # client_max_size bounds what any route reads with request.read()/json(); ingest counts its own.
-    app = web.Application(middlewares=[bearer_auth(settings.api_tokens)], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[bearer_auth(settings.api_tokens), body_deadline(settings.body_timeout_seconds)],
+        client_max_size=settings.max_body_bytes,
+    )
     for module in modules:
         module.install(app, settings, registry)
     document = openapi.document(module.openapi() for module in modules)

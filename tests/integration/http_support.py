@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from casewatch.local_kafka import free_port
 from tests.integration.support import Deployment, wait_until
 
-TOKEN = "test-token-0123456789abcdef"  # the one token the servers started here accept
+TOKEN = "test-token-0123456789abcdef-0123456789"  # the one token the servers started here accept
 
 
 @dataclass(frozen=True)

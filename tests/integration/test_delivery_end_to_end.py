@@ -19,7 +19,12 @@ def test_an_alert_raised_by_the_worker_reaches_the_webhook_and_is_acknowledged(
             tmp_path,
             {
                 "route": {"receiver": "managers", "group_by": ["team"], "group_wait": "1s"},
-                "receivers": [{"name": "managers", "webhook": {"url": receiver.url, "secret_env": "HOOK_SECRET"}}],
+                "receivers": [
+                    {
+                        "name": "managers",
+                        "webhook": {"url": receiver.url, "secret_env": "HOOK_SECRET", "allow_plain_http": True},
+                    }
+                ],
                 "delivery": {"poll_interval": "200ms"},
                 "notify_classes": ["immediate", "worklist"],  # whatever class the rule gives it, it is sent
             },

@@ -27,7 +27,12 @@ def _setup(database_url: str, folder: Path, url: str, alerts: int) -> tuple[dict
         folder,
         {
             "route": {"receiver": "ops", "group_by": ["child_id"], "group_wait": "0s"},
-            "receivers": [{"name": "ops", "webhook": {"url": url, "secret_env": "HOOK_SECRET", "timeout": "1900ms"}}],
+            "receivers": [
+                {
+                    "name": "ops",
+                    "webhook": {"url": url, "secret_env": "HOOK_SECRET", "timeout": "1900ms", "allow_plain_http": True},
+                }
+            ],
             "delivery": FAST,
         },
     )

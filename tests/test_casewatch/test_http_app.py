@@ -28,7 +28,7 @@ from casewatch.http.openapi import document, event_schemas
 from casewatch.settings import Settings, SettingsError
 from schemas.events import EVENT_TYPE_NAMES, Plan, PlanOutcome, Referral
 
-TOKENS = frozenset({"s3cret-token-one", "another-token-two"})
+TOKENS = frozenset({"s3cret-token-one-0123456789abcdef", "another-token-two-0123456789abcdef"})
 # Kafka is never contacted by these tests: nothing here reaches the point of publishing.
 SETTINGS = Settings(
     bootstrap_servers="127.0.0.1:9",
@@ -123,8 +123,8 @@ def test_a_wrong_token_of_the_right_length_is_refused_by_constant_time_compariso
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    wrong = "s3cret-token-onX"  # as long as a real token, differing only in its last character
-    assert len(wrong) == len("s3cret-token-one")
+    wrong = "s3cret-token-one-0123456789abcdeX"  # as long as a real token, differing only in its last character
+    assert len(wrong) == len("s3cret-token-one-0123456789abcdef")
 
     async def scenario(server: TestServer) -> tuple[int, str | None]:
         headers = {"Authorization": f"Bearer {wrong}", "Content-Type": "application/json"}
@@ -164,7 +164,7 @@ def test_alert_lifecycle_routes_are_served_behind_the_token() -> None:
         async with aiohttp.ClientSession() as session:
             async with session.post(url, json={"by": "tm"}) as anonymous:
                 pass
-            headers = {"Authorization": "Bearer s3cret-token-one"}
+            headers = {"Authorization": "Bearer s3cret-token-one-0123456789abcdef"}
             async with session.post(url, json={"by": "tm"}, headers=headers) as unknown:
                 pass
             async with session.get(server.make_url("/v1/silences"), headers=headers) as listed:

@@ -15,7 +15,7 @@ from tests.test_delivery.support import write_config
 
 
 def casewatch(database_url: str, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, CASEWATCH_DATABASE_URL=database_url)
+    env = dict(os.environ, CASEWATCH_DATABASE_URL=database_url, HOOK_SECRET="k")
     if config is not None:
         env["CASEWATCH_CONFIG"] = str(config)
     return subprocess.run(
@@ -24,7 +24,8 @@ def casewatch(database_url: str, *args: str, config: Path | None = None) -> subp
 
 
 def test_a_failed_notification_is_listed_resent_and_delivered(database_url: str, tmp_path: Path) -> None:
-    unreachable = {"name": "ops", "webhook": {"url": f"http://127.0.0.1:{free_port()}/hook"}}
+    hook = {"url": f"http://127.0.0.1:{free_port()}/hook", "secret_env": "HOOK_SECRET", "allow_plain_http": True}
+    unreachable = {"name": "ops", "webhook": hook}
     broken = write_config(tmp_path, {"route": {"receiver": "ops", "group_wait": "0s"}, "receivers": [unreachable],
                                      "delivery": {"max_attempts": 1}})  # fmt: skip
     engine = connect(database_url)

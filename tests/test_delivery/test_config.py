@@ -40,7 +40,8 @@ def test_without_a_file_or_a_routing_section_the_documented_default_applies(tmp_
         ({"route": {"receiver": "default"}, "delivery": {"max_attempts": 0}},
          "routing.delivery.max_attempts: Input should be greater than or equal to 1"),
         ({"route": {"receiver": "default"}, "delivery": {"lease": "15s"},
-          "receivers": [*RECEIVERS, {"name": "hook", "webhook": {"url": "http://h", "timeout": "10s"}}]},
+          "receivers": [*RECEIVERS,
+                        {"name": "hook", "webhook": {"url": "https://h", "secret_env": "K", "timeout": "10s"}}]},
          "receivers[4].webhook.timeout must be under half of delivery.lease"),
     ],
 )  # fmt: skip
@@ -54,7 +55,10 @@ def test_a_bad_section_fails_with_a_message_naming_the_key(section: dict[str, An
 def test_receivers_are_checked_and_secrets_are_never_echoed(tmp_path: Path) -> None:
     with pytest.raises(RoutingConfigError, match=r"receivers\[0\]: .*exactly one of console, webhook"):
         parse_routing(
-            {"route": {"receiver": "x"}, "receivers": [{"name": "x", "console": {}, "webhook": {"url": "http://h"}}]}
+            {
+                "route": {"receiver": "x"},
+                "receivers": [{"name": "x", "console": {}, "webhook": {"url": "https://h", "secret_env": "K"}}],
+            }
         )
     with pytest.raises(RoutingConfigError) as error:
         email = {"host": "h", "password": "hunter2", "from": "a@b.c", "to": ["d@e.f"]}

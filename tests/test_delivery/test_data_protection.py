@@ -44,8 +44,9 @@ def test_an_alert_carrying_extra_fields_reaches_every_channel_without_them(
                           + [{"receiver": "console"}]},
                 "receivers": [
                     {"name": "console", "console": {}},
-                    {"name": "webhook", "webhook": {"url": webhook.url, "secret_env": "HOOK_SECRET"}},
-                    {"name": "teams", "teams": {"url_env": "TEAMS_URL"}},
+                    {"name": "webhook", "webhook": {"url": webhook.url, "secret_env": "HOOK_SECRET",
+                                                    "allow_plain_http": True}},
+                    {"name": "teams", "teams": {"url_env": "TEAMS_URL", "allow_plain_http": True}},
                     {"name": "email", "email": {"host": "127.0.0.1", "port": port, "username": "casewatch",
                                                 "password_env": "SMTP_PASSWORD", "ca_file": str(ca_file),
                                                 "from": "casewatch@council.example", "to": ["cin@council.example"]}},

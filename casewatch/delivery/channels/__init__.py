@@ -8,6 +8,8 @@ from casewatch.delivery.channels.email import EmailChannel
 from casewatch.delivery.channels.teams import TeamsChannel
 from casewatch.delivery.channels.webhook import WebhookChannel
 from casewatch.delivery.config import Receiver, RoutingConfig
+from casewatch.delivery.urls import check_receiver_url
+from casewatch.settings import SettingsError
 
 # Resolves the name of an environment variable the configuration refers to (a secret).
 SecretLookup = Callable[[str], str]
@@ -16,11 +18,14 @@ SecretLookup = Callable[[str], str]
 def build_channel(receiver: Receiver, secret: SecretLookup) -> Channel:
     if receiver.webhook is not None:
         hook = receiver.webhook
-        key = secret(hook.secret_env).encode() if hook.secret_env else None
-        return WebhookChannel(hook.url, secret=key, timeout=hook.timeout)
+        return WebhookChannel(hook.url, secret=secret(hook.secret_env).encode(), timeout=hook.timeout)
     if receiver.teams is not None:
         teams = receiver.teams
-        return TeamsChannel(secret(teams.url_env), max_bytes=teams.max_bytes, timeout=teams.timeout)
+        try:  # checked here, where the secret URL is first read, so it never reaches a traceback
+            url = check_receiver_url(secret(teams.url_env), allow_plain_http=teams.allow_plain_http)
+        except ValueError as error:
+            raise SettingsError(f"receiver {receiver.name}: the Teams URL in {teams.url_env} {error}") from None
+        return TeamsChannel(url, max_bytes=teams.max_bytes, timeout=teams.timeout)
     if receiver.email is not None:
         mail = receiver.email
         return EmailChannel(
@@ -33,6 +38,7 @@ def build_channel(receiver: Receiver, secret: SecretLookup) -> Channel:
             password=secret(mail.password_env) if mail.password_env else None,
             ca_file=mail.ca_file,
             timeout=mail.timeout,
+            implicit_tls=mail.tls_from_start,
         )
     return ConsoleChannel()
 

@@ -1,6 +1,7 @@
 """The email channel: one message per group over SMTP, plain text and HTML alternatives.
 
-STARTTLS (verified against the system's CAs, or `ca_file`) and login when configured.
+STARTTLS, or implicit TLS on port 465 (verified against the system's CAs, or `ca_file`),
+and login when configured; a password is never sent over a connection without TLS.
 The Message-ID is derived from the notification's idempotency key, so a resend after a
 crash carries the same id and mail systems can drop the copy.
 """
@@ -132,17 +133,26 @@ class EmailChannel:
         password: str | None,
         ca_file: Path | None,
         timeout: timedelta,
+        implicit_tls: bool = False,
     ) -> None:
+        if username is not None and not (starttls or implicit_tls):
+            raise ValueError("an SMTP login is sent only over TLS (STARTTLS or implicit TLS)")
         self._host, self._port, self._sender, self._to = host, port, sender, to
         self._starttls, self._username, self._password = starttls, username, password
-        self._ca_file, self._timeout = ca_file, timeout
+        self._ca_file, self._timeout, self._implicit_tls = ca_file, timeout, implicit_tls
+
+    def _connect(self, context: ssl.SSLContext) -> smtplib.SMTP:
+        seconds = self._timeout.total_seconds()
+        if self._implicit_tls:
+            return smtplib.SMTP_SSL(self._host, self._port, timeout=seconds, context=context)
+        return smtplib.SMTP(self._host, self._port, timeout=seconds)
 
     def send(self, batch: Batch) -> SendResult:
         message = email_message(batch, sender=self._sender, to=self._to)
         try:
-            with smtplib.SMTP(self._host, self._port, timeout=self._timeout.total_seconds()) as smtp:
-                if self._starttls:
-                    context = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
+            context = ssl.create_default_context(cafile=str(self._ca_file) if self._ca_file else None)
+            with self._connect(context) as smtp:
+                if self._starttls and not self._implicit_tls:
                     smtp.starttls(context=context)
                 if self._username is not None and self._password is not None:
                     smtp.login(self._username, self._password)
