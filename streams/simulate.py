@@ -224,7 +224,8 @@ class _Child:
         elif rng.random() < spec.cin_plan:
             plan_type, plan_start = "cin", assessed + timedelta(days=rng.randint(3, 14))
         if plan_type is None:
-            closed = assessed + timedelta(days=rng.randint(1, 30))
+            # Not before the enquiry or its conference: the episode holds them.
+            closed = max(assessed, enquiry or assessed, icpc or assessed) + timedelta(days=rng.randint(1, 30))
             reason = _weighted(rng, (("RC8", 55), ("RC9", 40), ("RC5", 3), ("RC7", 2)))
             if has_agreement and not at_closure:
                 made = started + timedelta(days=rng.randint(3, max(3, (assessed - started).days)))

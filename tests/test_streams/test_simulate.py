@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from agents.calendar import within_months_after
-from schemas.events import Assessment, CaseClosure, CaseEvent, Plan, Referral, WrittenAgreement
+from schemas.events import Assessment, CaseClosure, CaseEvent, Plan, Referral, Section47Enquiry, WrittenAgreement
 from streams.jsonl import write_jsonl
 from streams.simulate import FRONT_DOOR, LOCALITIES, SimulationSpec, simulate, steady_from
 
@@ -169,3 +169,23 @@ def test_the_optional_fields_are_filled_where_a_council_records_them(
 def test_events_are_in_recorded_order() -> None:
     events = simulate(SimulationSpec(children=100))
     assert [e.recorded_at for e in events] == sorted(e.recorded_at for e in events)
+
+
+def test_every_event_of_an_episode_the_census_holds_lies_within_it(
+    council: tuple[SimulationSpec, list[CaseEvent]],
+) -> None:
+    _, events = council
+    for child, history in _by_child(events).items():
+        opened: date | None = None
+        held: list[tuple[str, date]] = []
+        for event in history:
+            if isinstance(event, Referral):
+                opened, held = event.day, []
+            elif isinstance(event, Assessment | Plan | Section47Enquiry):
+                held.append((event.event_type, event.day))
+                if isinstance(event, Section47Enquiry) and event.icpc_date:
+                    held.append(("icpc", event.icpc_date))
+            elif isinstance(event, CaseClosure):
+                assert opened is not None
+                late = [(kind, day) for kind, day in held if not opened <= day <= event.day]
+                assert not late, f"{child}: {late} outside {opened}..{event.day}"
