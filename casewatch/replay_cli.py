@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "events": result.events,
         "rejected": report.rejected_total,
         "alerts": [a.model_dump(mode="json") for a in alerts],
-        "stats": referral_stats(known).to_dict(),
+        "stats": referral_stats(known, as_of=args.as_of).to_dict(),
         "volume": _volume(alerts, routing, min((e.day for e in known), default=None), result.now),
     }
     if args.format == "json":
@@ -112,11 +112,32 @@ def _what_if(
     return 0
 
 
+def _period_line(period: dict[str, Any]) -> None:
+    """One period's figures, saying what it covers and what the data lacks."""
+    label = f"year {period['period']}" if period["kind"] == "reporting_year" else period["period"]
+    notes = [f"{period['first']} to {period['last']}"]
+    if not period["complete"]:
+        notes.append("to date")
+    if not period["lookback_complete"]:
+        notes.append("no data for the 12 months before: undercounted")
+    by_nfa = period["by_nfa"]
+    shown = [("nfa", "NFA"), ("not_nfa", "not NFA")] + (
+        [("not_given", "NFA not given")] if by_nfa["not_given"]["referrals"] else []
+    )
+    split = "; " + ", ".join(f"{label} {by_nfa[k]['re_referrals']}/{by_nfa[k]['referrals']}" for k, label in shown)
+    history = period["re_referrals_from_source_history"]
+    known = f"; {history} known from the source's referrals in the last 12 months" if history else ""
+    print(f"  {label}: referrals {period['referrals']:,}  re-referrals {period['re_referrals']:,} "
+          f"({period['re_referral_rate']:.1%}){split}{known}  [{', '.join(notes)}]")  # fmt: skip
+
+
 def _table(document: dict[str, Any], alerts: list[Alert]) -> None:
     stats = document["stats"]
     print(f"events {document['events']:,}  rejected {document['rejected']:,}")
     print(f"children {stats['children']:,}  referrals {stats['referrals']:,}  re-referrals {stats['re_referrals']:,} "
-          f"({stats['re_referral_rate']:.1%}; DfE definition, 12 calendar months)")  # fmt: skip
+          f"({stats['re_referral_rate']:.1%}; DfE definition, 12 calendar months; all dates together)")  # fmt: skip
+    for period in stats["periods"]:
+        _period_line(period)
     print(f"alerts {len(alerts):,}")
     if alerts:
         print(f"{'occurred':<11} {'severity':<8} {'rule':<36} {'child':<14} {'team':<22} facts")

@@ -6,7 +6,10 @@ agreement, with its whole history (see docs/formats.md for the columns):
     agreement_id,child_id,team,made_date,review_due_date,reviewed_dates,breach_dates,end_date,accompanies_closure
     wa-1,C1001,CIN East,2024-01-10,2024-02-10,2024-02-12,2024-03-01;2024-04-02,,yes
 
-Only these columns are read; any other column (a name, a note) is never looked at.
+A minimal extract has only agreement_id, child_id, team and made_date; every other column
+is optional. A fuller one may add agreement_type, context, review_outcome, owner_team and
+owner_worker_id (an opaque id, never a name). Only these columns are read; any other
+column (a name, a note) is never looked at.
 """
 
 import csv
@@ -14,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, get_args
 
-from schemas.events import CaseEvent, WrittenAgreement
+from schemas.events import AgreementContext, AgreementType, CaseEvent, ReviewOutcome, WrittenAgreement
 from streams.sources.records import (
     Invalid,
     Item,
@@ -32,16 +35,18 @@ from streams.sources.records import (
     parse_date,
     record_id,
     team,
+    yes_no,
 )
 
 SOURCE = "agreements-csv"
 COLUMNS = (
     "agreement_id", "child_id", "team", "made_date", "review_due_date",
     "reviewed_dates", "breach_dates", "end_date", "accompanies_closure",
+    "agreement_type", "context", "review_outcome", "owner_team", "owner_worker_id",
 )  # fmt: skip
 REQUIRED = ("agreement_id", "child_id", "made_date")
-_TRUE = frozenset({"true", "yes", "y", "1"})
-_FALSE = frozenset({"", "false", "no", "n", "0"})
+# The words an extract may use for each value, beside the value itself ("Working agreement", "not kept").
+_SYNONYMS = {"at_closure": "closure", "section_47": "s47", "partly_kept": "partly"}
 
 
 def read_agreements_csv(path: Path, options: SourceOptions) -> Iterator[Item]:
@@ -89,7 +94,12 @@ def _agreement(values: dict[str, str], options: SourceOptions) -> Iterator[CaseE
     not_after(made, options.today, "made_date", "today")
     review_due = parse_date(values.get("review_due_date"), "review_due_date", required=False)
     in_order(made, review_due, "review_due_date", "made_date")
-    closure = _flag(values.get("accompanies_closure", ""), "accompanies_closure")
+    text = values.get("accompanies_closure", "")
+    closure = bool(yes_no(text, "accompanies_closure")) if text else False
+    kind = _choice(values.get("agreement_type"), "agreement_type", get_args(AgreementType))
+    context = _choice(values.get("context"), "context", get_args(AgreementContext))
+    owner_team = team(values["owner_team"], "owner_team") if values.get("owner_team") else None
+    worker = record_id(values["owner_worker_id"], "owner_worker_id") if values.get("owner_worker_id") else None
     steps: list[tuple[str, date]] = [("made", made)]
     for field, action in (("reviewed_dates", "reviewed"), ("breach_dates", "breached"), ("end_date", "ended")):
         for text in values.get(field, "").split(";") if field != "end_date" else [values.get(field, "")]:
@@ -98,37 +108,65 @@ def _agreement(values: dict[str, str], options: SourceOptions) -> Iterator[CaseE
             not_after(day, options.today, field, "today")
             if day is not None:
                 steps.append((action, day))
+    outcomes = _outcomes(values.get("review_outcome", ""), [day for action, day in steps if action == "reviewed"])
     authority = options.authority or "LA"
     for action, day in dict.fromkeys(steps):
+        made_only = {"review_due": review_due, "agreement_type": kind, "context": context,
+                     "owner_worker_id": worker} if action == "made" else {}  # fmt: skip
         yield build(
             WrittenAgreement,
             event_id=event_id(authority, child, agreement, f"agreement-{action}", day),
             child_id=child, occurred_at=moment(day), recorded_at=moment(day), team=responsible, source=SOURCE,
-            agreement_id=agreement, action=action, accompanies_closure=closure,
-            review_due=review_due if action == "made" else None,
+            agreement_id=agreement, action=action, accompanies_closure=closure, owner_team=owner_team,
+            review_outcome=outcomes.get(day) if action == "reviewed" else None, **made_only,
         )  # fmt: skip
 
 
-def _flag(text: str, field: str) -> bool:
-    value = text.strip().lower()
-    if value not in _TRUE | _FALSE:
-        raise Invalid(field, "invalid_value", "is not yes/no (true/false, y/n, 1/0)")
-    return value in _TRUE
+def _choice(text: str | None, field: str, allowed: tuple[str, ...]) -> str | None:
+    """One of `allowed`, written as is or in words ("Safety plan", "PLO schedule", "not kept")."""
+    words = "_".join((text or "").strip().lower().replace("-", " ").split())
+    if not words:
+        return None
+    value = _SYNONYMS.get(words, words)
+    if value not in allowed:
+        raise Invalid(field, "invalid_value", f"is not one of {', '.join(allowed)}")
+    return value
+
+
+def _outcomes(text: str, reviews: list[date]) -> dict[date, str | None]:
+    """Review outcomes, one per review date in the same order, or one alone for the latest review."""
+    given = [_choice(part, "review_outcome", get_args(ReviewOutcome)) for part in text.split(";")] if text else []
+    if not given:
+        return {}
+    if not reviews:
+        raise Invalid("review_outcome", "invalid_value", "is given but the row has no reviewed_dates")
+    if len(given) == 1:
+        return {reviews[-1]: given[0]}
+    if len(given) != len(reviews):
+        raise Invalid("review_outcome", "invalid_value", "needs one outcome per reviewed date, or one alone")
+    return dict(zip(reviews, given, strict=True))
 
 
 def write_agreements_csv(events: Iterable[CaseEvent], out: TextIO) -> int:
     """One row per agreement from its events (the simulator's, or any); returns the rows written."""
     rows: dict[tuple[str, str], dict[str, str]] = {}
+    outcomes: dict[tuple[str, str], list[str]] = {}
     for event in events:
         if not isinstance(event, WrittenAgreement):
             continue
-        row = rows.setdefault((event.child_id, event.agreement_id), dict.fromkeys(COLUMNS, ""))
+        key = (event.child_id, event.agreement_id)
+        row = rows.setdefault(key, dict.fromkeys(COLUMNS, ""))
+        if event.owner_team:
+            row["owner_team"] = event.owner_team
         row.update(agreement_id=event.agreement_id, child_id=event.child_id)
         day = event.day.isoformat()
         if event.action == "made":
-            row.update(team=event.team, made_date=day, review_due_date=_iso(event.review_due))
+            row.update(team=event.team, made_date=day, review_due_date=_iso(event.review_due),
+                       agreement_type=event.agreement_type or "", context=event.context or "",
+                       owner_worker_id=event.owner_worker_id or "")  # fmt: skip
         elif event.action == "reviewed":
             row["reviewed_dates"] = ";".join(filter(None, (row["reviewed_dates"], day)))
+            outcomes.setdefault(key, []).append(event.review_outcome or "")
         elif event.action == "breached":
             row["breach_dates"] = ";".join(filter(None, (row["breach_dates"], day)))
         else:
@@ -137,9 +175,11 @@ def write_agreements_csv(events: Iterable[CaseEvent], out: TextIO) -> int:
             row["accompanies_closure"] = "yes"
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    written = [row for row in rows.values() if row["made_date"]]
-    for row in written:
+    written = [(key, row) for key, row in rows.items() if row["made_date"]]
+    for key, row in written:
         row["accompanies_closure"] = row["accompanies_closure"] or "no"
+        given = outcomes.get(key, [])
+        row["review_outcome"] = ";".join(given) if all(given) else ""
         writer.writerow(row)
     return len(written)
 

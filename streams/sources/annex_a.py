@@ -1,12 +1,16 @@
 """Ofsted Annex A workbook (xlsx) -> case events, from lists 1, 3, 4, 5, 6 and 7.
 
 - List 1 (contacts): Date of Contact -> contact
-- List 3 (referrals): Date of Referral, Referral Source -> referral
-- List 4 (assessments): Continuous Assessment Start Date, Date of Authorisation -> assessment, once authorised
+- List 3 (referrals): Date of Referral, Referral Source, and where given Referral NFA? and
+  Number of Referrals in Last 12 Months -> referral
+- List 4 (assessments): Continuous Assessment Start Date, Date of Authorisation, and where
+  given Child Seen During Continuous Assessment -> assessment, once authorised
 - List 5 (section 47): the strategy discussion's date, Date of ICPC -> strategy discussion, section 47
 - List 6 (children in need): CIN Start Date, Primary Need Code, CIN Closure Date, Reason for Closure -> referral,
   closure
-- List 7 (child protection): plan start, categories of abuse, latest review, end -> plan (cp)
+- List 7 (child protection): plan start, categories of abuse, latest review, end, and where
+  given Number of Previous Child Protection Plans -> plan (cp). Its "Was the Child Seen
+  Alone?" is about the last statutory visit, not an assessment, and no event carries it yet.
 
 Every list also gives "Child Unique ID" and, where there is one, "Allocated Team". The
 other columns (gender, ethnicity, birth date, age, allocated worker...) are never read.
@@ -40,6 +44,7 @@ from streams.sources.records import (
     build,
     child_id,
     code,
+    count,
     event_id,
     guarded,
     in_order,
@@ -47,6 +52,7 @@ from streams.sources.records import (
     not_after,
     parse_date,
     team,
+    yes_no,
 )
 
 SOURCE = "annex-a"
@@ -221,8 +227,13 @@ def _referral(sheet: _Sheet, row: Row) -> Iterator[CaseEvent]:
     day = record.day(row, "date of referral", required=True)
     assert day is not None
     source = _code_in(row, "referral source", REFERRAL_SOURCES, "referral source")
+    nfa = yes_no(row.get("referral nfa?"), "Referral NFA?")
+    earlier = count(
+        row.get("number of referrals in last 12 months"), "Number of Referrals in Last 12 Months", maximum=999
+    )
     # The episode is the referral date, as in the CIN census: the same referral in both has one id.
-    yield build(Referral, **record.base("referral", day, day.isoformat()), referral_source=source)
+    yield build(Referral, **record.base("referral", day, day.isoformat()), referral_source=source, nfa=nfa,
+                referrals_last_12_months=earlier)  # fmt: skip
 
 
 def _assessment(sheet: _Sheet, row: Row) -> Iterator[CaseEvent]:
@@ -231,8 +242,10 @@ def _assessment(sheet: _Sheet, row: Row) -> Iterator[CaseEvent]:
     authorised = record.day(row, "continuous assessment date of authorisation", after=(start, "the start date"))
     if authorised is None or start is None:
         return  # still in progress
+    seen = yes_no(row.get("child seen during continuous assessment"), "Child Seen During Continuous Assessment")
     yield build(Assessment, **record.base("assessment", authorised, "", start.isoformat()),
-                assessment_id=event_id(sheet.authority, record.child, "", "assessment", start))  # fmt: skip
+                assessment_id=event_id(sheet.authority, record.child, "", "assessment", start),
+                started_on=start, child_seen=seen)  # fmt: skip
 
 
 def _section47(sheet: _Sheet, row: Row) -> Iterator[CaseEvent]:
@@ -270,9 +283,11 @@ def _protection_plan(sheet: _Sheet, row: Row) -> Iterator[CaseEvent]:
     categories = sorted({_category(row, c) for c in ("initial category of abuse", "latest category of abuse")} - {""})
     plan_id = event_id(sheet.authority, record.child, "", "plan-cp", start)
     steps = [("started", start), *([("reviewed", review)] if review else []), *([("ended", end)] if end else [])]
+    previous = count(row.get("number of previous child protection plans"), "Number of Previous Child Protection Plans",
+                     maximum=99)  # fmt: skip
     for action, day in dict.fromkeys(steps):
         yield build(Plan, **record.base(f"plan-cp-{action}", day, "", start.isoformat()), plan_id=plan_id,
-                    plan_type="cp", action=action, categories=categories)  # fmt: skip
+                    plan_type="cp", action=action, categories=categories, previous_plans=previous)  # fmt: skip
 
 
 def _category(row: Row, column: str) -> str:

@@ -1,8 +1,10 @@
 """DfE Children in Need census XML (schema years 2017-2026) -> case events.
 
-Each `CINdetails` episode becomes a referral, its closure with the reason, its authorised
-assessments with their factor codes, its section 47 enquiries, its child protection plans
-(started, reviewed, ended, with their categories) and its CIN plans. Nothing else of the
+Each `CINdetails` episode becomes a referral (with `ReferralNFA`), its closure with the
+reason, its authorised assessments with their factor codes and actual start date, its
+section 47 enquiries, its child protection plans (started, reviewed, ended, with their
+categories and `NumberOfPreviousCPP`) and its CIN plans. The three fields read here have
+the same names in every schema year 2017-2024. Nothing else of the
 child leaves the file: the UPN, birth and death dates, gender or sex, ethnicity and
 disabilities are never read into an event.
 
@@ -42,12 +44,14 @@ from streams.sources.records import (
     build,
     child_id,
     code,
+    count,
     event_id,
     guarded,
     in_order,
     moment,
     not_after,
     parse_date,
+    yes_no,
 )
 
 SOURCE = "cin-census"
@@ -251,7 +255,9 @@ class _Episode:
     def _referral(self) -> Iterator[CaseEvent]:
         source = self._code(self.details, "ReferralSource", REFERRAL_SOURCES, "referral source")
         need = self._code(self.details, "PrimaryNeedCode", PRIMARY_NEED_CODES, "primary need")
-        yield build(Referral, **self._base("referral", self.referral), referral_source=source, primary_need=need)
+        nfa = yes_no(_text(self.details, "ReferralNFA"), "ReferralNFA")
+        yield build(Referral, **self._base("referral", self.referral), referral_source=source, primary_need=need,
+                    nfa=nfa)  # fmt: skip
 
     def _closure(self) -> Iterator[CaseEvent]:
         closure = self.closure
@@ -284,7 +290,7 @@ class _Episode:
         assert start is not None
         record = self._id("assessment", start)
         yield build(Assessment, **self._base("assessment", authorised, start.isoformat()), assessment_id=record,
-                    factors=sorted(factors))  # fmt: skip
+                    factors=sorted(factors), started_on=start)  # fmt: skip
 
     def _section47(self, element: Element) -> Iterator[CaseEvent]:
         start = parse_date(_text(element, "S47ActualStartDate"), "S47ActualStartDate")
@@ -319,20 +325,27 @@ class _Episode:
             in_order(start, day, "Reviews/CPPreviewDate", "the plan start date")
             not_after(day, end or self.end, "Reviews/CPPreviewDate", "the plan end date" if end else self.end_name)
             reviews.append(day)
-        yield from self._plan("cp", start, end, reviews, categories)
+        previous = count(_text(element, "NumberOfPreviousCPP"), "NumberOfPreviousCPP", maximum=99)
+        yield from self._plan("cp", start, end, reviews, categories, previous)
 
     def _cin_plan(self, element: Element) -> Iterator[CaseEvent]:
         start, end = self._span(element, "CINPlanStartDate", "CINPlanEndDate")
         yield from self._plan("cin", start, end, [], [])
 
     def _plan(
-        self, plan_type: str, start: date, end: date | None, reviews: list[date | None], categories: list[str]
+        self,
+        plan_type: str,
+        start: date,
+        end: date | None,
+        reviews: list[date | None],
+        categories: list[str],
+        previous: int | None = None,
     ) -> Iterator[CaseEvent]:
         plan_id = self._id(f"plan-{plan_type}", start)
         steps = [("started", start), *(("reviewed", r) for r in reviews if r), *([("ended", end)] if end else [])]
         for action, day in dict.fromkeys(steps):  # one review per day
             yield build(Plan, **self._base(f"plan-{plan_type}-{action}", day, start.isoformat()), plan_id=plan_id,
-                        plan_type=plan_type, action=action, categories=categories)  # fmt: skip
+                        plan_type=plan_type, action=action, categories=categories, previous_plans=previous)  # fmt: skip
 
 
 def _text(element: Element | None, path: str) -> str | None:

@@ -1,8 +1,11 @@
 """Write case events as a CIN census return (the 2024 schema's shape), for simulations at size.
 
-The census is a snapshot at its reference date: an episode is written with the referral,
-its closure and its assessments as they stood then (an assessment authorised after the
-reference date is written in progress, without its authorisation date and factors).
+The census is a snapshot at its reference date: an episode is written with the referral
+(and `ReferralNFA`), its closure, its assessments (from their actual start), its CIN
+plans, section 47 enquiries and CP plans (with `NumberOfPreviousCPP` and review dates) as
+they stood then: an assessment authorised after the reference date is written in
+progress, without its authorisation date and factors; a plan's end or review after it is
+left out.
 Written agreements are not statutory data and are left out; use the agreements CSV.
 
 The identifiers the schema asks for and casewatch never reads (UPN, birth date, gender,
@@ -17,7 +20,7 @@ from datetime import date, timedelta
 from typing import BinaryIO
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from schemas.events import Assessment, CaseClosure, CaseEvent, Referral
+from schemas.events import Assessment, CaseClosure, CaseEvent, Plan, Referral, Section47Enquiry
 
 
 def write_cin_census(events: Iterable[CaseEvent], out: BinaryIO, *, reference_date: date, lea: str = "999") -> int:
@@ -84,13 +87,49 @@ def _episode(child: Element, referral: Referral, events: list[CaseEvent], refere
         _leaf(details, "ReasonForClosure", closure.reason)
     for assessment in (e for e in events if isinstance(e, Assessment)):
         element = SubElement(details, "Assessments")
-        _leaf(element, "AssessmentActualStartDate", referral.day.isoformat())
+        _leaf(element, "AssessmentActualStartDate", (assessment.started_on or referral.day).isoformat())
         if assessment.day <= reference_date:
             _leaf(element, "AssessmentAuthorisationDate", assessment.day.isoformat())
             factors = SubElement(element, "FactorsIdentifiedAtAssessment")
             for factor in assessment.factors:
                 _leaf(factors, "AssessmentFactors", factor)
-    _leaf(details, "ReferralNFA", "false")
+    plans = _plans(events, reference_date)
+    for steps in (p for p in plans if p[0].plan_type == "cin"):
+        element = SubElement(details, "CINPlanDates")
+        _leaf(element, "CINPlanStartDate", steps[0].day.isoformat())
+        _leaf(element, "CINPlanEndDate", next((s.day.isoformat() for s in steps if s.action == "ended"), None))
+    for enquiry in (e for e in events if isinstance(e, Section47Enquiry) and e.day <= reference_date):
+        element = SubElement(details, "Section47")
+        _leaf(element, "S47ActualStartDate", enquiry.day.isoformat())
+        conference = enquiry.icpc_date if enquiry.icpc_date and enquiry.icpc_date <= reference_date else None
+        _leaf(element, "DateOfInitialCPC", conference.isoformat() if conference else None)
+        _leaf(element, "ICPCnotRequired", "false" if enquiry.icpc_date else "true")
+    _leaf(details, "ReferralNFA", "true" if referral.nfa else "false")
+    for steps in (p for p in plans if p[0].plan_type == "cp"):
+        element = SubElement(details, "ChildProtectionPlans")
+        started = steps[0]
+        _leaf(element, "CPPstartDate", started.day.isoformat())
+        _leaf(element, "CPPendDate", next((s.day.isoformat() for s in steps if s.action == "ended"), None))
+        category = started.categories[0] if started.categories else None
+        _leaf(element, "InitialCategoryOfAbuse", category)
+        _leaf(element, "LatestCategoryOfAbuse", category)
+        if started.previous_plans is not None:
+            _leaf(element, "NumberOfPreviousCPP", str(started.previous_plans))
+        reviews = [s for s in steps if s.action == "reviewed"]
+        if reviews:
+            dates = SubElement(element, "Reviews")
+            for review in reviews:
+                _leaf(dates, "CPPreviewDate", review.day.isoformat())
+
+
+def _plans(events: list[CaseEvent], reference_date: date) -> list[list[Plan]]:
+    """Each plan started by the reference date, with its steps up to it."""
+    steps: dict[str, list[Plan]] = {}
+    for event in events:
+        known = isinstance(event, Plan) and (event.action == "started" or event.plan_id in steps)
+        if isinstance(event, Plan) and known and event.day <= reference_date:
+            steps.setdefault(event.plan_id, []).append(event)
+    return list(steps.values())
 
 
 def _leaf(parent: Element, tag: str, text: str | None) -> None:

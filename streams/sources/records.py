@@ -173,6 +173,43 @@ def code(value: str | None, allowed: Collection[str], field: str, label: str, *,
     return text
 
 
+# Yes/no as the sources write it: CIN census yesnotype (true/false/TRUE/FALSE/1/0), Annex A
+# ("Yes", "a) Yes", "Y"), extracts (yes/no, y/n).
+_YES = frozenset({"true", "yes", "y", "1"})
+_NO = frozenset({"false", "no", "n", "0"})
+_LIST_LETTER = re.compile(r"^[a-z]\)\s*")
+
+
+def yes_no(value: object, field: str) -> bool | None:
+    """A yes/no flag, or None when absent; anything else is refused without being echoed."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = _LIST_LETTER.sub("", str(value).strip().lower())
+    if text in _YES or text in _NO:
+        return text in _YES
+    if not text or text in ("#n/a", "n/a"):
+        return None
+    raise Invalid(field, "invalid_value", "is not yes or no (true/false, y/n, 1/0)")
+
+
+def count(value: object, field: str, *, maximum: int) -> int | None:
+    """A whole number 0..maximum (an int, an integral float from Excel, or digits), or None when absent."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "#n/a", "n/a")):
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 0 <= number <= maximum:
+        raise Invalid(field, "invalid_value", f"is not a whole number from 0 to {maximum}")
+    return number
+
+
 _child_ids: TypeAdapter[str] = TypeAdapter(ChildId)
 _record_ids: TypeAdapter[str] = TypeAdapter(EventId)
 _teams: TypeAdapter[str] = TypeAdapter(Team)

@@ -40,7 +40,12 @@ def replay_json(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]
     assert isinstance(document["events"], int) and isinstance(document["rejected"], int)
     assert isinstance(document["alerts"], list)
     stats = document["stats"]
-    assert set(stats) == {"children", "referrals", "re_referrals", "re_referral_rate"}
+    # The figures over all the data keep their keys; the periods came beside them.
+    assert set(stats) == {"children", "referrals", "re_referrals", "re_referral_rate", "as_of", "periods"}
+    for period in stats["periods"]:
+        assert period["kind"] in ("reporting_year", "rolling_12_months") and period["first"] <= period["last"]
+        assert set(period["by_nfa"]) == {"nfa", "not_nfa", "not_given"}
+        assert sum(group["referrals"] for group in period["by_nfa"].values()) == period["referrals"]
     assert all(isinstance(stats[k], int) for k in ("children", "referrals", "re_referrals"))
     assert isinstance(stats["re_referral_rate"], float)
     return document
@@ -52,7 +57,16 @@ def test_the_sample_cin_census_replays_to_the_documented_json() -> None:
     # One child, one episode: referral, closure and CIN plan start and end are kept; the
     # sample's placeholder dates put its assessment, enquiry and CP plan before the referral.
     assert document["events"] == 4 and document["rejected"] == 3
-    assert document["stats"] == {"children": 1, "referrals": 1, "re_referrals": 0, "re_referral_rate": 0.0}
+    assert overall(document) == {"children": 1, "referrals": 1, "re_referrals": 0, "re_referral_rate": 0.0}
+    # Its one referral, of 1970, is the only one of its reporting year, and not an NFA.
+    [year, rolling] = document["stats"]["periods"]
+    assert (year["period"], year["first"], year["last"], year["referrals"]) == (
+        "1970-71",
+        "1970-04-01",
+        "1971-03-31",
+        1,
+    )
+    assert year["by_nfa"]["not_nfa"]["referrals"] == 1 and rolling["kind"] == "rolling_12_months"
     assert document["alerts"] == []
 
 
@@ -63,8 +77,22 @@ def test_the_sample_annex_a_workbook_replays_to_the_documented_json() -> None:
     assert document["stats"]["referrals"] >= 5
 
 
+@needs_samples
+def test_the_sample_annex_a_reports_the_re_referrals_its_list_3_implies() -> None:
+    stats = replay_json(str(EXTERNAL / "Annex_A.xlsx"))["stats"]
+    # List 3's six referrals of 16 September 2020 give "Number of Referrals in Last 12 Months" 0, 2, 1, 0, 2, 0.
+    years = {p["period"]: p for p in stats["periods"] if p["kind"] == "reporting_year"}
+    year = years["2020-21"]
+    assert (year["referrals"], year["re_referrals"], year["re_referrals_from_source_history"]) == (6, 3, 3)
+    assert year["complete"] is False  # the workbook's last date is in February 2021: the year is to date
+    assert year["by_nfa"]["not_nfa"] == {"referrals": 6, "re_referrals": 3, "re_referral_rate": 0.5}
+    # List 6's CIN start dates of 2006-2017 are in their own years, never in 2020-21's figure.
+    assert set(years) == {"2006-07", "2008-09", "2010-11", "2016-17", "2020-21"}
+    assert sum(p["referrals"] for p in years.values()) == stats["referrals"]
+
+
 def test_a_simulated_census_of_50000_episodes_gives_the_simulators_re_referral_count(tmp_path: Path) -> None:
-    spec = SimulationSpec(children=37_500, seed=11, start=date(2021, 4, 1), months=24)
+    spec = SimulationSpec(children=40_000, seed=11, start=date(2021, 4, 1), months=24)
     events = simulate(spec)
     path = tmp_path / "census.xml"
     with open(path, "wb") as out:
@@ -87,6 +115,11 @@ def test_a_simulated_census_of_50000_episodes_gives_the_simulators_re_referral_c
     assert 0.15 < document["stats"]["re_referral_rate"] < 0.3  # the simulator aims at the national 22%
 
 
+def overall(document: dict[str, Any]) -> dict[str, Any]:
+    """The figures over all the data, as before periods were added."""
+    return {k: v for k, v in document["stats"].items() if k not in ("as_of", "periods")}
+
+
 def _within_a_year(earlier: date, later: date) -> bool:
     """later <= earlier + 12 calendar months, as a comparison of (year, month, day).
 
@@ -103,13 +136,15 @@ def test_as_of_ignores_what_happened_later_and_rejections_are_counted(tmp_path: 
     agreements = write(tmp_path, "agreements.csv", f"{AGREEMENTS_HEADER}\nwa-1,C1,CIN East,2023-06-01,,,,,yes\n")
     everything = replay_json(str(path), str(agreements))
     assert everything["rejected"] == 1
-    assert everything["stats"] == {"children": 1, "referrals": 2, "re_referrals": 1, "re_referral_rate": 0.5}
+    assert overall(everything) == {"children": 1, "referrals": 2, "re_referrals": 1, "re_referral_rate": 0.5}
     [alert] = everything["alerts"]
     assert (alert["rule"], alert["child_id"], alert["severity"]) == ("rereferral_after_agreement", "C1", "high")
     assert alert["facts"]["referral_date"] == "2023-09-01" and alert["facts"]["agreement_id"] == "wa-1"
 
     earlier = replay_json(str(path), str(agreements), "--as-of", "2023-08-31")
     assert earlier["stats"]["referrals"] == 1 and earlier["alerts"] == []
+    assert earlier["stats"]["as_of"] == "2023-08-31"
+    assert earlier["stats"]["periods"][-1]["period"] == "12 months to 2023-08-31"
 
 
 def test_volume_counts_each_team_s_week_under_the_configured_routing(tmp_path: Path) -> None:

@@ -40,7 +40,13 @@ def child(la_id: str, *episodes: str, gender: str = "<GenderCurrent>1</GenderCur
 
 
 def episode(
-    referral: str, *parts: str, source: str = "1A", need: str = "N1", closure: str = "", reason: str = ""
+    referral: str,
+    *parts: str,
+    source: str = "1A",
+    need: str = "N1",
+    closure: str = "",
+    reason: str = "",
+    nfa: str = "false",
 ) -> str:
     closed = f"<CINclosureDate>{closure}</CINclosureDate>" if closure else ""
     closed += f"<ReasonForClosure>{reason}</ReasonForClosure>" if reason else ""
@@ -48,7 +54,7 @@ def episode(
         <CINreferralDate>{referral}</CINreferralDate><ReferralSource>{source}</ReferralSource>
         <PrimaryNeedCode>{need}</PrimaryNeedCode>{closed}
 {"".join(parts)}
-        <ReferralNFA>false</ReferralNFA>
+        <ReferralNFA>{nfa}</ReferralNFA>
       </CINdetails>
 """
 
@@ -68,13 +74,20 @@ def section47(start: str, icpc: str = "") -> str:
     )
 
 
-def cp_plan(start: str, end: str = "", initial: str = "NEG", latest: str = "NEG", reviews: tuple[str, ...] = ()) -> str:
+def cp_plan(
+    start: str,
+    end: str = "",
+    initial: str = "NEG",
+    latest: str = "NEG",
+    reviews: tuple[str, ...] = (),
+    previous: str = "0",
+) -> str:
     ended = f"<CPPendDate>{end}</CPPendDate>" if end else ""
     reviewed = "".join(f"<CPPreviewDate>{r}</CPPreviewDate>" for r in reviews)
     return (
         f"<ChildProtectionPlans><CPPstartDate>{start}</CPPstartDate>{ended}"
         f"<InitialCategoryOfAbuse>{initial}</InitialCategoryOfAbuse><LatestCategoryOfAbuse>{latest}</LatestCategoryOfAbuse>"
-        f"<NumberOfPreviousCPP>0</NumberOfPreviousCPP>{f'<Reviews>{reviewed}</Reviews>' if reviews else ''}"
+        f"<NumberOfPreviousCPP>{previous}</NumberOfPreviousCPP>{f'<Reviews>{reviewed}</Reviews>' if reviews else ''}"
         "</ChildProtectionPlans>\n"
     )
 

@@ -100,3 +100,80 @@ def test_the_writer_round_trips_the_simulators_agreements(tmp_path: Path) -> Non
     assert rejections == []
     facts = lambda es: sorted((e.child_id, e.agreement_id, e.action, e.day, e.accompanies_closure) for e in es)  # noqa: E731
     assert facts(events) == facts(simulated)
+
+
+FULL_HEADER = f"{AGREEMENTS_HEADER},agreement_type,context,review_outcome,owner_team,owner_worker_id"
+
+
+def test_a_minimal_extract_of_id_child_team_and_made_date_is_read(tmp_path: Path) -> None:
+    events, rejections = read(tmp_path, "wa-1,C1,CIN East,2024-01-10", header="agreement_id,child_id,team,made_date")
+    assert rejections == []
+    [made] = events
+    assert (made.action, made.team, made.day, made.review_due, made.accompanies_closure) == (
+        "made", "CIN East", date(2024, 1, 10), None, False,
+    )  # fmt: skip
+    assert (made.agreement_type, made.context, made.owner_team, made.owner_worker_id) == (None, None, None, None)
+
+
+def test_the_optional_columns_of_a_fuller_extract_are_read(tmp_path: Path) -> None:
+    events, rejections = read(
+        tmp_path,
+        "wa-1,C1,CIN East,2024-01-10,2024-02-10,2024-02-09;2024-03-12,,,no,Safety plan,S47,kept;not kept,CP Team,W-42",
+        "wa-2,C2,CIN East,2024-01-10,,2024-02-09,,,yes,written-undertaking,at closure,Partly,,",
+        header=FULL_HEADER,
+    )
+    assert rejections == []
+    first = [e for e in events if e.agreement_id == "wa-1"]
+    made = first[0]
+    assert (made.agreement_type, made.context, made.owner_team, made.owner_worker_id) == (
+        "safety_plan", "s47", "CP Team", "W-42",
+    )  # fmt: skip
+    assert [(e.day.isoformat(), e.review_outcome) for e in first if e.action == "reviewed"] == [
+        ("2024-02-09", "kept"), ("2024-03-12", "not_kept"),
+    ]  # fmt: skip
+    assert all(e.owner_team == "CP Team" for e in first)
+    second = {e.action: e for e in events if e.agreement_id == "wa-2"}
+    assert (second["made"].agreement_type, second["made"].context) == ("written_undertaking", "closure")
+    assert second["reviewed"].review_outcome == "partly" and second["made"].owner_team is None
+
+
+@pytest.mark.parametrize(
+    ("cells", "field"),
+    [
+        ("Promise to Jane,,,,", "agreement_type"),
+        ("safety_plan,at the kitchen table,,,", "context"),
+        ("safety_plan,cp,went badly,,", "review_outcome"),
+        ("safety_plan,cp,kept;kept;kept,,", "review_outcome"),  # three outcomes, one review
+        ("safety_plan,cp,,Mrs Smith's team!,", "owner_team"),
+        ("safety_plan,cp,,,Jane Smith", "owner_worker_id"),
+    ],
+)
+def test_a_bad_optional_value_rejects_its_row_naming_row_and_field_without_echoing_it(
+    tmp_path: Path, cells: str, field: str
+) -> None:
+    events, [rejection] = read(
+        tmp_path,
+        f"wa-1,C1,CIN East,2024-01-10,,2024-02-01,,,no,{cells}",
+        "wa-2,C2,CIN East,2024-01-10,,,,,no,,,,,",
+        header=FULL_HEADER,
+    )
+    assert (rejection.position, rejection.field) == ("row 2", field)
+    bad = [part for part in cells.split(",") if part][-1]
+    assert rejection.value is None and bad not in rejection.describe()
+    for word in bad.split():
+        assert word not in rejection.reason
+    assert {e.agreement_id for e in events} == {"wa-2"}
+
+
+def test_the_writer_round_trips_the_simulators_optional_fields(tmp_path: Path) -> None:
+    simulated = [e for e in simulate(SimulationSpec(children=300, seed=5)) if isinstance(e, WrittenAgreement)]
+    out = io.StringIO()
+    write_agreements_csv(simulated, out)
+    events, rejections = read(tmp_path, *out.getvalue().splitlines()[1:], header=out.getvalue().splitlines()[0])
+    assert rejections == []
+
+    def fields(e: WrittenAgreement) -> tuple[object, ...]:
+        return (e.child_id, e.agreement_id, e.action, e.day, e.agreement_type, e.context, e.review_outcome,
+                e.owner_team, e.owner_worker_id)  # fmt: skip
+
+    assert sorted(map(fields, events), key=str) == sorted(map(fields, simulated), key=str)

@@ -124,3 +124,57 @@ def test_the_sample_workbook_is_read() -> None:
     assert [(r.position, r.field, r.code, r.value) for r in rejections] == [
         ("List 6 row 2", "primary need code", "unknown_code", None)
     ]
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="shared/data/external/Annex_A.xlsx is not beside the repository")
+def test_the_sample_workbook_gives_what_lists_3_4_and_7_carry() -> None:
+    events, _ = read(SAMPLE)
+    listed = [e for e in events if isinstance(e, Referral) and e.referral_source is not None]  # List 3's rows
+    assert len(listed) == 6 and all(e.nfa is False for e in listed)
+    # "Number of Referrals in Last 12 Months" is 0, 2, 1, 0, 2, 0 in the sample.
+    assert sorted(e.referrals_last_12_months or 0 for e in listed) == [0, 0, 0, 1, 2, 2]
+    assessments = [e for e in events if isinstance(e, Assessment)]
+    assert assessments and all(e.child_seen is True and e.started_on is not None for e in assessments)
+    assert date(2019, 5, 16) in {e.started_on for e in assessments}
+    started = [e for e in events if isinstance(e, Plan) and e.action == "started"]
+    assert sorted(e.previous_plans or 0 for e in started) == [0, 0, 0, 0, 0, 1, 1]
+
+
+def test_the_optional_columns_are_read_where_a_list_has_them(tmp_path: Path) -> None:
+    path = workbook(tmp_path, {
+        "List 3": (["Date of Referral", "Referral Source", "Referral NFA?", "Number of Referrals in Last 12 Months"],
+                   [[1001, "2024-01-09", "1A", "a) Yes", 3.0], [1002, "2024-01-09", "1A", None, None]]),
+        "List 4": (["Continuous Assessment Start Date", "Child Seen During Continuous Assessment",
+                    "Continuous Assessment Date of Authorisation"],
+                   [[1001, "2024-01-10", "No", "2024-02-01"]]),
+        "List 7": (["Child Protection Plan Start Date", "Initial Category of Abuse", "Latest Category of Abuse",
+                    "Date of latest review conference", "Child Protection Plan End Date",
+                    "Number of Previous Child Protection Plans"],
+                   [[1001, "2024-02-10", "Neglect", "Neglect", None, None, "2"]]),
+    })  # fmt: skip
+    events, rejections = read(path)
+    assert rejections == []
+    referrals = {e.child_id: e for e in events if isinstance(e, Referral)}
+    assert (referrals["1001"].nfa, referrals["1001"].referrals_last_12_months) == (True, 3)
+    assert (referrals["1002"].nfa, referrals["1002"].referrals_last_12_months) == (None, None)
+    [assessed] = [e for e in events if isinstance(e, Assessment)]
+    assert (assessed.child_seen, assessed.started_on) == (False, date(2024, 1, 10))
+    assert [e.previous_plans for e in events if isinstance(e, Plan)] == [2]
+
+
+@pytest.mark.parametrize(
+    ("nfa", "earlier", "field"),
+    [("Perhaps", 0, "Referral NFA?"), ("No", "Jane", "Number of Referrals in Last 12 Months"),
+     ("No", -1, "Number of Referrals in Last 12 Months"), ("No", 2.5, "Number of Referrals in Last 12 Months")],
+)  # fmt: skip
+def test_a_bad_optional_value_rejects_its_row_without_echoing_it(
+    tmp_path: Path, nfa: str, earlier: object, field: str
+) -> None:
+    path = workbook(tmp_path, {"List 3": (
+        ["Date of Referral", "Referral Source", "Referral NFA?", "Number of Referrals in Last 12 Months"],
+        [[1001, "2024-01-09", "1A", nfa, earlier], [1002, "2024-01-09", "1A", "No", 0]],
+    )})  # fmt: skip
+    events, [rejection] = read(path)
+    assert (rejection.position, rejection.field, rejection.code) == ("List 3 row 2", field, "invalid_value")
+    assert rejection.value is None and str(earlier if field.startswith("Number") else nfa) not in rejection.reason
+    assert [e.child_id for e in events] == ["1002"]

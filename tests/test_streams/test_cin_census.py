@@ -11,6 +11,7 @@ from streams.sources import SourceOptions, SourceRejection, read_source
 from tests.test_streams.samples import assessment, census, child, cin_plan, cp_plan, episode, section47, write
 
 TODAY = SourceOptions(today=date(2026, 11, 1))
+SAMPLE = Path(__file__).parents[2] / ".." / "shared" / "data" / "external" / "cin-2022.xml"
 
 
 def read(tmp_path: Path, text: str, options: SourceOptions = TODAY) -> tuple[list[CaseEvent], list[SourceRejection]]:
@@ -290,3 +291,48 @@ def test_a_bad_header_is_reported_and_the_children_are_still_read(tmp_path: Path
         ("/Message/Header/Source/LEA", "invalid_id"),
     ]
     assert [(e.event_type, e.team) for e in events] == [("referral", "LA")]
+
+
+@pytest.mark.parametrize(("nfa", "expected"), [("true", True), ("FALSE", False), ("1", True), ("0", False)])
+def test_referral_nfa_previous_cp_plans_and_the_assessment_start_are_read(
+    tmp_path: Path, nfa: str, expected: bool
+) -> None:
+    text = census(child("C1", episode(
+        "2023-05-02",
+        assessment("2023-05-04", "2023-06-01", "3A"),
+        cp_plan("2023-06-10", previous="2"),
+        cin_plan("2023-06-02"),
+        nfa=nfa,
+    )))  # fmt: skip
+    events, rejections = read(tmp_path, text)
+    assert rejections == []
+    assert [e.nfa for e in events if isinstance(e, Referral)] == [expected]
+    [assessed] = [e for e in events if isinstance(e, Assessment)]
+    assert (assessed.started_on, assessed.day) == (date(2023, 5, 4), date(2023, 6, 1))
+    assert {e.plan_type: e.previous_plans for e in events if isinstance(e, Plan)} == {"cp": 2, "cin": None}
+
+
+@pytest.mark.parametrize(
+    ("nfa", "previous", "field", "kept"),
+    [("maybe", "0", "ReferralNFA", "plan"), ("false", "-1", "NumberOfPreviousCPP", "referral"),
+     ("false", "Jane Smith", "NumberOfPreviousCPP", "referral")],
+)  # fmt: skip
+def test_a_bad_nfa_or_previous_plan_count_rejects_its_record_with_a_reason_and_no_echo(
+    tmp_path: Path, nfa: str, previous: str, field: str, kept: str
+) -> None:
+    text = census(child("C1", episode("2023-05-02", cp_plan("2023-06-10", previous=previous), nfa=nfa)))
+    events, [rejection] = read(tmp_path, text)
+    assert rejection.field == field and rejection.code == "invalid_value"
+    assert rejection.position.endswith(f"/{field}")
+    bad = nfa if field == "ReferralNFA" else previous
+    assert rejection.value is None and bad not in rejection.reason
+    assert kept in {e.event_type for e in events}
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="shared/data/external/cin-2022.xml is not beside the repository")
+def test_the_shared_2022_sample_gives_its_referral_nfa() -> None:
+    items = list(read_source(SAMPLE, TODAY))
+    [referral] = [i for i in items if isinstance(i, Referral)]
+    assert (referral.day, referral.nfa) == (date(1970, 10, 6), False)
+    # Its CP plan (NumberOfPreviousCPP 10) starts before the referral: refused for that, with its reason.
+    assert any(isinstance(i, SourceRejection) and i.field == "CPPstartDate" for i in items)
