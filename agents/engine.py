@@ -8,7 +8,7 @@ nothing else, so the two give the same alerts. Deterministic: no wall clock, no 
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from agents.calendar import add_months
@@ -50,23 +50,29 @@ class Outcome:
     team_facts: tuple[TeamFact, ...] = ()
 
 
-def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
+def apply(state: ChildState, event: CaseEvent, config: RulesConfig, *, received_at: datetime | None = None) -> Outcome:
     """Fold one event into the child's state and run the rules it can affect.
 
     The state is updated in place (it is the caller's fresh copy, from a table or the
     replay's dictionary) and returned. An event older than the retention horizon,
     counted back from the child's latest event, cannot be judged any more: it is
     reported as stale and changes nothing.
+
+    `received_at` (live: the message's timestamp) bounds the child's latest day: one event
+    dated years ahead (a typing error, an attack) would otherwise make every real event
+    after it stale and prune the child's history. Replay, in event-time order, passes none.
     """
     day = event.day
-    latest = state.latest
+    bound = None if received_at is None else _day(received_at) + RECEIVED_SKEW
+    latest = _capped(state.latest, bound)
     if latest is not None and day < latest:
         cutoff = horizon_cutoff(latest, config.horizon_months)
         if cutoff is not None and day < cutoff:
             return Outcome(state, [], stale=True)
     fold(state, event)
-    if latest is not None and (day.year, day.month) > (latest.year, latest.month):
-        prune(state, add_months(day.replace(day=1), -config.horizon_months))
+    state.latest = moved = _capped(state.latest, bound)
+    if latest is not None and moved is not None and (moved.year, moved.month) > (latest.year, latest.month):
+        prune(state, add_months(moved.replace(day=1), -config.horizon_months))
     child_id, kind = event.child_id, event.event_type
     alerts: list[Alert] = []
     for rule, params in config.event_rules.get(kind, ()):
@@ -81,6 +87,14 @@ def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
         if team.enabled:
             facts = tuple(facts_after(child_id, state, event, team))
     return Outcome(state, alerts, team_facts=facts)
+
+
+# How far past its arrival an event's day may still count as the child's latest (clocks drift).
+RECEIVED_SKEW = timedelta(days=1)
+
+
+def _capped(day: date | None, bound: date | None) -> date | None:
+    return day if day is None or bound is None else min(day, bound)
 
 
 def tick(state: ChildState, child_id: str, now: datetime, config: RulesConfig) -> Outcome:

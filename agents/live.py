@@ -30,6 +30,7 @@ from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
 from schemas.events import CaseEvent
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import Rejection, dead_letter, decode_alert, decode_event, describe_validation_error, encode
 from streams.topics import Topics
 
@@ -52,10 +53,12 @@ def create_app(
     metrics: Metrics,
     state_dir: str,
     on_stored: StoredHook | None = None,
+    policy: InputPolicy = DEFAULT_POLICY,
 ) -> faust.App:
     """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock.
 
-    `on_stored` runs in each batch's database transaction (the delivery outbox).
+    `on_stored` runs in each batch's database transaction (the delivery outbox); `policy` is
+    what every input message must also pass (future dates, child ID pattern, teams).
     """
     app = faust.App(
         app_id,
@@ -122,7 +125,12 @@ def create_app(
                         raised += [(key, a) for a in tick(state, key.decode(), now, rules).alerts]
                     continue
                 decoded = decode_event(
-                    message.value, key=message.key, topic=message.topic, partition=message.partition, topics=topics
+                    message.value,
+                    key=message.key,
+                    topic=message.topic,
+                    partition=message.partition,
+                    topics=topics,
+                    policy=policy,
                 )
                 if isinstance(decoded, Rejection):
                     await reject(message, decoded)
@@ -130,12 +138,12 @@ def create_app(
                 event: CaseEvent = decoded
                 metrics.events_consumed.labels(event_type=event.event_type).inc()
                 state = touched.get(event.child_id) or ChildState.from_dict(states[event.child_id.encode()])
-                outcome = apply(state, event, rules)
+                ingested_at = datetime.fromtimestamp(message.timestamp, UTC)
+                outcome = apply(state, event, rules, received_at=ingested_at)
                 if outcome.stale:
                     metrics.events_stale.labels(event_type=event.event_type).inc()
                     continue
                 touched[event.child_id] = outcome.state
-                ingested_at = datetime.fromtimestamp(message.timestamp, UTC)
                 raised += [
                     (event.child_id.encode(), a.model_copy(update={"ingested_at": ingested_at})) for a in outcome.alerts
                 ]

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TextIO
 
 from schemas.events import CaseEvent
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import Rejection, decode_event
 
 
@@ -18,13 +19,13 @@ class Line:
     result: CaseEvent | Rejection
 
 
-def read_jsonl(path: Path) -> Iterator[Line]:
+def read_jsonl(path: Path, *, policy: InputPolicy = DEFAULT_POLICY) -> Iterator[Line]:
     """Stream a file line by line (large files are never loaded whole); blank lines are skipped."""
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             raw = raw.strip()
             if raw:
-                yield Line(number, raw, decode_event(raw))
+                yield Line(number, raw, decode_event(raw, policy=policy))
 
 
 def write_jsonl(events: Iterable[CaseEvent], out: TextIO) -> int:

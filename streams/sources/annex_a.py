@@ -147,7 +147,12 @@ def _sheet(sheet: _Sheet, rows: Iterator[tuple[Any, ...]]) -> Iterator[Item]:
         if all(_blank(c) for c in cells):
             continue
         row = {name: cells[i] for i, name in enumerate(header) if name and i < len(cells)}
-        yield from guarded(sheet.file, f"{sheet.title} row {row_number}", partial(_READERS[sheet.number], sheet, row))
+        yield from guarded(
+            sheet.file,
+            f"{sheet.title} row {row_number}",
+            partial(_READERS[sheet.number], sheet, row),
+            policy=sheet.options.policy,
+        )
 
 
 def _normal(cell: object) -> str:

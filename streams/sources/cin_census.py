@@ -34,6 +34,7 @@ from schemas.codes import (
     in_census_year,
 )
 from schemas.events import Assessment, CaseClosure, CaseEvent, Plan, Referral, Section47Enquiry
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.sources.records import (
     Invalid,
     Item,
@@ -64,6 +65,7 @@ class _Census:
     year: int | None
     limit: date  # the reference date, or today when earlier or absent
     limit_name: str
+    policy: InputPolicy = DEFAULT_POLICY
 
 
 def read_cin_census(path: Path, options: SourceOptions) -> Iterator[Item]:
@@ -143,7 +145,7 @@ def _header(header: Element | None, file: str, options: SourceOptions) -> _Censu
     if reference is not None and reference <= options.today:
         limit, limit_name = reference, "the census reference date"
     authority = lea or options.authority or "LA"
-    return _Census(file, authority, options.team_for(lea or options.authority), year, limit, limit_name)
+    return _Census(file, authority, options.team_for(lea or options.authority), year, limit, limit_name, options.policy)
 
 
 def _header_problems(header: Element, file: str) -> Iterator[SourceRejection]:
@@ -221,7 +223,7 @@ class _Episode:
                 yield from self._record(f"{self.where}/{tag}[{index}]", partial(read, element))
 
     def _record(self, where: str, build_events: Callable[[], Iterator[CaseEvent]]) -> Iterator[Item]:
-        yield from guarded(self.census.file, where, build_events, field_in_position=True)
+        yield from guarded(self.census.file, where, build_events, field_in_position=True, policy=self.census.policy)
 
     def _id(self, kind: str, day: date, *extra: str) -> str:
         return event_id(self.census.authority, self.child, self.referral.isoformat(), kind, day, *extra)
