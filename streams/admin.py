@@ -52,8 +52,8 @@ def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
 
 def _check_partitions(admin: KafkaAdminClient, topics: Topics, *, timeout: float = 30.0) -> None:
     """Every topic has the declared partitions. A topic created a moment ago may not be in
-    the cluster's metadata yet (described without its name, an error code or no partitions):
-    ask again until it is, for at most `timeout` seconds."""
+    the cluster's metadata yet (an error code, or no partitions): ask again until it is, for
+    at most `timeout` seconds. kafka-python 3 names a topic `name` where 2.x said `topic`."""
     names = [s.name for s in topics.specs()]
     deadline = time.monotonic() + timeout
     while True:
@@ -62,17 +62,21 @@ def _check_partitions(admin: KafkaAdminClient, topics: Topics, *, timeout: float
         if len(ready) == len(names):
             break
         if time.monotonic() > deadline:
-            missing = sorted(set(names) - {d["topic"] for d in ready})
+            missing = sorted(set(names) - {_name(d) for d in ready})
             raise TopicSetupError(f"Kafka did not describe the topics {', '.join(missing)} within {timeout:g}s")
         time.sleep(0.25)
     for description in ready:
         count = len(description["partitions"])
         if count != topics.partitions:
             raise TopicSetupError(
-                f"topic {description['topic']} has {count} partitions, but casewatch is set to "
+                f"topic {_name(description)} has {count} partitions, but casewatch is set to "
                 f"{topics.partitions}: every topic must have the same count (CASEWATCH_PARTITIONS)"
             )
 
 
 def _described(description: dict[str, Any]) -> bool:
-    return description.get("error_code", 0) == 0 and "topic" in description and bool(description.get("partitions"))
+    return description.get("error_code", 0) == 0 and bool(_name(description)) and bool(description.get("partitions"))
+
+
+def _name(description: dict[str, Any]) -> str:
+    return str(description.get("topic") or description.get("name") or "")
