@@ -69,8 +69,8 @@ def test_a_future_dated_event_is_refused_at_every_live_door_and_the_child_still_
               read_topic(str(settings.bootstrap_servers), settings.topics.alerts, settings.partitions)]  # fmt: skip
     assert sorted((a.child_id, a.rule) for a in alerts) == [
         ("C-control", "rereferral_after_agreement"), ("C-future", "rereferral_after_agreement")]  # fmt: skip
-    letters = [json.loads(r.value) for r in
-               read_topic(str(settings.bootstrap_servers), settings.topics.dead_letter, settings.partitions)]  # fmt: skip
+    dead = read_topic(str(settings.bootstrap_servers), settings.topics.dead_letter, settings.partitions)
+    letters = [json.loads(r.value) for r in dead]
     from_worker = [letter for letter in letters if not str(letter["topic"]).startswith("http:")]
     assert [letter["code"] for letter in from_worker] == ["future_date"]
     assert all("Jane" not in letter["reason"] for letter in letters)
