@@ -82,7 +82,7 @@ def _jsonl(path: Path, options: SourceOptions) -> Iterator[Item]:
         if isinstance(line.result, Rejection):
             # The bare line number, as `ingest` has always reported it: events.jsonl:115
             yield SourceRejection(path.name, str(line.number), None, line.result.code, line.result.reason,
-                                  raw=line.raw)  # fmt: skip
+                                  raw=line.raw or None)  # fmt: skip
         else:
             yield line.result
 

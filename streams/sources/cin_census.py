@@ -101,15 +101,23 @@ def _unsafe(error: DefusedXmlException) -> str:
     )
 
 
+# A child's episodes are a few kilobytes; one far larger is refused rather than held in memory.
+MAX_CHILD_BYTES = 1024 * 1024
+
+
 def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]:
     census = _header(None, file, options)
     depth = 0
     section: Element | None = None  # the current child of Message (Header, Children)
     child_index = 0
+    open_elements: list[Element] = []
+    child_started = 0  # where in the file the current <Child> began (as far as the parser has read)
+    too_large = False
     for kind, element in iterparse(handle, events=("start", "end"), forbid_dtd=True):
         if kind == "start":
             element.tag = element.tag.rpartition("}")[2]  # tolerate a namespace
             depth += 1
+            open_elements.append(element)
             if depth == 1 and element.tag != "Message":
                 yield SourceRejection(
                     file,
@@ -123,15 +131,25 @@ def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]
                 section = element
             elif depth == 3 and section is not None and section.tag == "Children" and element.tag == "Child":
                 child_index += 1
+                child_started, too_large = handle.tell(), False
             continue
         depth -= 1
+        open_elements.pop()
+        in_child = depth >= 3 and section is not None and section.tag == "Children"
+        if in_child and (too_large or handle.tell() - child_started > MAX_CHILD_BYTES):
+            too_large = True  # drop what is read of it as it comes: memory stays bounded
+            open_elements[-1].remove(element)
+            continue
         if depth == 1:
             if element.tag == "Header":
                 yield from _header_problems(element, file)
                 census = _header(element, file, options)
             element.clear()
         elif depth == 2 and section is not None and section.tag != "Header":
-            if section.tag == "Children" and element.tag == "Child":
+            if section.tag == "Children" and element.tag == "Child" and too_large:
+                yield SourceRejection(file, f"/Message/Children/Child[{child_index}]", None, "too_large",
+                                      f"the child's record is over {MAX_CHILD_BYTES} bytes: it was not read")  # fmt: skip
+            elif section.tag == "Children" and element.tag == "Child":
                 yield from _child(element, f"/Message/Children/Child[{child_index}]", census)
             section.clear()  # drop what has been read: memory stays flat however large the file
 
