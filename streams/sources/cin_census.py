@@ -147,8 +147,8 @@ def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]
             element.clear()
         elif depth == 2 and section is not None and section.tag != "Header":
             if section.tag == "Children" and element.tag == "Child" and too_large:
-                yield SourceRejection(file, f"/Message/Children/Child[{child_index}]", None, "too_large",
-                                      f"the child's record is over {MAX_CHILD_BYTES} bytes: it was not read")  # fmt: skip
+                reason = f"the child's record is over {MAX_CHILD_BYTES} bytes: it was not read"
+                yield SourceRejection(file, f"/Message/Children/Child[{child_index}]", None, "too_large", reason)
             elif section.tag == "Children" and element.tag == "Child":
                 yield from _child(element, f"/Message/Children/Child[{child_index}]", census)
             section.clear()  # drop what has been read: memory stays flat however large the file
