@@ -31,8 +31,17 @@ _JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a nu
                type(None): "null"}  # fmt: skip
 
 
+# Events per request: each is answered for and may become a dead-letter record, so a body of
+# a million tiny invalid elements must not become a million records.
+MAX_BATCH_EVENTS = 1000
+
+
 class BatchError(ValueError):
     """The body is not a batch at all (the endpoint answers 400); the message never echoes it."""
+
+
+class BatchTooLarge(BatchError):
+    """More events than MAX_BATCH_EVENTS (the endpoint answers 413): nothing of it is published."""
 
 
 @dataclass(frozen=True)
@@ -76,17 +85,24 @@ def _json_array(body: bytes, policy: InputPolicy) -> list[Verdict]:
             f"a {JSON_ARRAY} batch is a JSON array of events, not {_JSON_KINDS[type(document)]}; "
             "wrap a single event in [ ]"
         )
+    _within_the_cap(len(document))
     # The dead-letter record keeps each element's own bytes, re-encoded from what was parsed.
     return [_verdict(i, json.dumps(element).encode(), element, policy) for i, element in enumerate(document)]
 
 
 def _ndjson(body: bytes, policy: InputPolicy) -> list[Verdict]:
-    lines = (line.strip() for line in body.split(b"\n"))
-    verdicts = []
-    for index, line in enumerate(line for line in lines if line):
-        document = parse_json(line)  # a bad line is that event's rejection, not the batch's
-        verdicts.append(_verdict(index, line, document, policy))
-    return verdicts
+    lines = [line for line in (raw.strip() for raw in body.split(b"\n")) if line]
+    _within_the_cap(len(lines))
+    # A bad line is that event's rejection, not the batch's.
+    return [_verdict(index, line, parse_json(line), policy) for index, line in enumerate(lines)]
+
+
+def _within_the_cap(count: int) -> None:
+    """Counted before any event is validated, so an oversized batch costs nothing more."""
+    if count > MAX_BATCH_EVENTS:
+        raise BatchTooLarge(
+            f"the batch holds over {MAX_BATCH_EVENTS} events: send at most {MAX_BATCH_EVENTS} per request"
+        )
 
 
 def _verdict(index: int, raw: bytes, document: JSONValue | Rejection, policy: InputPolicy) -> Verdict:

@@ -20,7 +20,17 @@ from casewatch.http.openapi import COMPONENTS, Fragment, error_response, event_s
 from casewatch.settings import Settings, SettingsError
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.async_publish import AsyncPublisher, KafkaUnavailable
-from streams.batch import JSON_ARRAY, MEDIA_TYPES, NDJSON, BatchError, Status, Verdict, read_batch
+from streams.batch import (
+    JSON_ARRAY,
+    MAX_BATCH_EVENTS,
+    MEDIA_TYPES,
+    NDJSON,
+    BatchError,
+    BatchTooLarge,
+    Status,
+    Verdict,
+    read_batch,
+)
 from streams.codec import Rejection
 from streams.publish import Record, event_record, rejection_record
 from streams.topics import Topics
@@ -75,6 +85,8 @@ class EventsEndpoint:
             return _error(413, f"the body is over {self.max_body_bytes} bytes: send smaller batches")
         try:
             verdicts = read_batch(body, request.content_type, policy=self.policy)
+        except BatchTooLarge as error:
+            return _error(413, str(error))
         except BatchError as error:
             return _error(400, str(error))
         batch_id = uuid.uuid4().hex
@@ -204,7 +216,9 @@ def openapi() -> Fragment:
                         },
                         "400": error_response("The body is not a JSON array (or NDJSON) of events, or is empty."),
                         "401": error_response("No valid bearer token."),
-                        "413": error_response("The body is over CASEWATCH_MAX_BODY_BYTES."),
+                        "413": error_response(
+                            f"The body is over CASEWATCH_MAX_BODY_BYTES, or holds over {MAX_BATCH_EVENTS} events."
+                        ),
                         "415": error_response(f"Content-Type is neither {JSON_ARRAY} nor {NDJSON}."),
                         "503": error_response("Kafka is unreachable: nothing is confirmed; retry after Retry-After."),
                     },

@@ -54,3 +54,14 @@ def test_a_good_silence_is_still_made(api: Api) -> None:
     answer = api.request("POST", "/v1/silences", json.dumps(SILENCE | {"duration": "2h"}).encode(),
                          headers={"Content-Type": "application/json"})  # fmt: skip
     assert answer.status == 201, answer
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(json.dumps([{}] * 1001).encode(), "application/json"), (b"{}\n" * 1001, "application/x-ndjson")],
+)
+def test_a_batch_over_the_event_cap_is_413_with_the_limit(api: Api, body: bytes, content_type: str) -> None:
+    answer = api.post_events(body, content_type)
+    assert answer.status == 413, answer
+    assert "send at most 1000 per request" in answer.json()["error"]
+    assert api.post_events(json.dumps([{}] * 1000).encode()).json()["rejected"] == 1000
