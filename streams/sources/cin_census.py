@@ -110,14 +110,13 @@ def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]
     depth = 0
     section: Element | None = None  # the current child of Message (Header, Children)
     child_index = 0
-    open_elements: list[Element] = []
+    current_child: Element | None = None
     child_started = 0  # where in the file the current <Child> began (as far as the parser has read)
     too_large = False
     for kind, element in iterparse(handle, events=("start", "end"), forbid_dtd=True):
         if kind == "start":
             element.tag = element.tag.rpartition("}")[2]  # tolerate a namespace
             depth += 1
-            open_elements.append(element)
             if depth == 1 and element.tag != "Message":
                 yield SourceRejection(
                     file,
@@ -131,14 +130,12 @@ def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]
                 section = element
             elif depth == 3 and section is not None and section.tag == "Children" and element.tag == "Child":
                 child_index += 1
-                child_started, too_large = handle.tell(), False
+                current_child, child_started, too_large = element, handle.tell(), False
             continue
         depth -= 1
-        open_elements.pop()
-        in_child = depth >= 3 and section is not None and section.tag == "Children"
-        if in_child and (too_large or handle.tell() - child_started > MAX_CHILD_BYTES):
+        if depth >= 3 and current_child is not None and (too_large or handle.tell() - child_started > MAX_CHILD_BYTES):
             too_large = True  # drop what is read of it as it comes: memory stays bounded
-            open_elements[-1].remove(element)
+            current_child.clear()
             continue
         if depth == 1:
             if element.tag == "Header":
@@ -152,6 +149,7 @@ def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]
             elif section.tag == "Children" and element.tag == "Child":
                 yield from _child(element, f"/Message/Children/Child[{child_index}]", census)
             section.clear()  # drop what has been read: memory stays flat however large the file
+            current_child = None
 
 
 def _header(header: Element | None, file: str, options: SourceOptions) -> _Census:
