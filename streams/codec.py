@@ -125,7 +125,10 @@ def _message(item: Any) -> str:
     given = item.get("input")
     if isinstance(given, str) and len(given) >= 2 and given in message:
         return f"is not valid ({item['type']})"
-    if isinstance(given, dict) and any(isinstance(k, str) and len(k) >= 2 and k in message for k in given):
+    unknown_keys = (
+        (k for k in given if isinstance(k, str) and k not in _KNOWN_FIELDS) if isinstance(given, dict) else ()
+    )
+    if any(len(k) >= 2 and k in message for k in unknown_keys):
         return f"is not valid ({item['type']})"
     return message
 
