@@ -8,7 +8,7 @@ alerts. Deterministic: no wall clock, no I/O; `now` is a parameter.
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from agents.calendar import add_months
@@ -76,8 +76,17 @@ class BatchOutcome:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def apply_batch(steps: Sequence[Step], load: Callable[[str], ChildState], config: RulesConfig) -> BatchOutcome:
+def apply_batch(
+    steps: Sequence[Step],
+    load: Callable[[str], ChildState],
+    config: RulesConfig,
+    *,
+    received_at: Sequence[datetime | None] | None = None,
+) -> BatchOutcome:
     """Apply events and ticks in order; each child is loaded once, and returned once if changed.
+
+    `received_at[i]`, when given, is when step i's message arrived (live: its Kafka
+    timestamp): it bounds how far one event's date can move the child's latest day (`apply`).
 
     `load(child_id)` gives the child's stored state (a fresh copy each call; an empty
     state for a child never seen). A tick for a child with no events has nothing due.
@@ -87,14 +96,15 @@ def apply_batch(steps: Sequence[Step], load: Callable[[str], ChildState], config
     """
     result = BatchOutcome()
     working: dict[str, ChildState] = {}
-    done: dict[str, list[Step]] = {}  # the steps applied so far, per child, for a rebuild
+    done: dict[str, list[tuple[Step, datetime | None]]] = {}  # steps applied so far, per child, for a rebuild
     for index, step in enumerate(steps):
         child_id = step.child_id
+        arrived = received_at[index] if received_at is not None else None
         try:
             state = working.get(child_id)
             if state is None:
                 state = working[child_id] = load(child_id)
-            outcome = _step(state, step, config)
+            outcome = _step(state, step, config, arrived)
         except Exception as error:  # a bug, or a stored state that cannot be read: this step only
             result.failed[index] = f"{type(error).__name__} while applying the rules"
             working.pop(child_id, None)  # the next step of this child starts from the stored state
@@ -105,7 +115,7 @@ def apply_batch(steps: Sequence[Step], load: Callable[[str], ChildState], config
             if outcome is not None:
                 result.stale.append(index)
             continue
-        done.setdefault(child_id, []).append(step)
+        done.setdefault(child_id, []).append((step, arrived))
         result.states[child_id] = outcome.state
         result.alerts += [(index, alert) for alert in outcome.alerts]
         result.team_facts += outcome.team_facts
@@ -114,36 +124,42 @@ def apply_batch(steps: Sequence[Step], load: Callable[[str], ChildState], config
     return result
 
 
-def _step(state: ChildState, step: Step, config: RulesConfig) -> Outcome | None:
+def _step(state: ChildState, step: Step, config: RulesConfig, received_at: datetime | None) -> Outcome | None:
     if isinstance(step, ClockTick):
         # A child forgotten (or never seen) since the tick was sent has nothing due.
         return tick(state, step.child_id, step.now, config) if state.latest is not None else None
-    return apply(state, step, config)
+    return apply(state, step, config, received_at=received_at)
 
 
-def _rebuild(state: ChildState, steps: Iterable[Step], config: RulesConfig) -> ChildState:
-    for step in steps:  # these applied once without error, and the engine is deterministic
-        _step(state, step, config)
+def _rebuild(state: ChildState, steps: Iterable[tuple[Step, datetime | None]], config: RulesConfig) -> ChildState:
+    for step, arrived in steps:  # these applied once without error, and the engine is deterministic
+        _step(state, step, config, arrived)
     return state
 
 
-def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
+def apply(state: ChildState, event: CaseEvent, config: RulesConfig, *, received_at: datetime | None = None) -> Outcome:
     """Fold one event into the child's state and run the rules it can affect.
 
     The state is updated in place (it is the caller's fresh copy, from a table or the
     replay's dictionary) and returned. An event older than the retention horizon,
     counted back from the child's latest event, cannot be judged any more: it is
     reported as stale and changes nothing.
+
+    `received_at` (live: the message's timestamp) bounds the child's latest day: one event
+    dated years ahead (a typing error, an attack) would otherwise make every real event
+    after it stale and prune the child's history. Replay, in event-time order, passes none.
     """
     day = event.day
-    latest = state.latest
+    bound = None if received_at is None else _day(received_at) + RECEIVED_SKEW
+    latest = _capped(state.latest, bound)
     if latest is not None and day < latest:
         cutoff = horizon_cutoff(latest, config.horizon_months)
         if cutoff is not None and day < cutoff:
             return Outcome(state, [], stale=True)
     fold(state, event)
-    if latest is not None and (day.year, day.month) > (latest.year, latest.month):
-        prune(state, add_months(day.replace(day=1), -config.horizon_months))
+    state.latest = moved = _capped(state.latest, bound)
+    if latest is not None and moved is not None and (moved.year, moved.month) > (latest.year, latest.month):
+        prune(state, add_months(moved.replace(day=1), -config.horizon_months))
     child_id, kind = event.child_id, event.event_type
     alerts: list[Alert] = []
     for rule, params in config.event_rules.get(kind, ()):
@@ -158,6 +174,14 @@ def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:
         if team.enabled:
             facts = tuple(facts_after(child_id, state, event, team))
     return Outcome(state, alerts, team_facts=facts)
+
+
+# How far past its arrival an event's day may still count as the child's latest (clocks drift).
+RECEIVED_SKEW = timedelta(days=1)
+
+
+def _capped(day: date | None, bound: date | None) -> date | None:
+    return day if day is None or bound is None else min(day, bound)
 
 
 def tick(state: ChildState, child_id: str, now: datetime, config: RulesConfig) -> Outcome:

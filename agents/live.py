@@ -34,6 +34,7 @@ from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import Rejection, dead_letter, decode_alert, decode_message, describe_validation_error, encode
 from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
@@ -67,12 +68,14 @@ def create_app(
     state_dir: str,
     on_stored: StoredHook | None = None,
     instance_id: str | None = None,
+    policy: InputPolicy = DEFAULT_POLICY,
 ) -> faust.App:
     """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock.
 
     `on_stored` runs in each batch's database transaction (the delivery outbox). With
     `instance_id` the worker is a static member of its consumer group: restarted after a
     crash, it takes its partitions back at once instead of after the session timeout.
+    `policy` is what every input message must also pass (future dates, child ID pattern, teams).
     """
     app = faust.App(
         app_id,
@@ -161,7 +164,12 @@ def create_app(
             except (AttributeError, TypeError, KeyError, ValueError):
                 return Rejection("invalid_tick", "a tick without a child key or a time")
         return decode_message(
-            message.value, key=message.key, topic=message.topic, partition=message.partition, topics=topics
+            message.value,
+            key=message.key,
+            topic=message.topic,
+            partition=message.partition,
+            topics=topics,
+            policy=policy,
         )
 
     async def correlate_batch(batch: Sequence[EventT[bytes]]) -> None:
@@ -188,7 +196,11 @@ def create_app(
                 continue
             steps.append(step)
             origin.append(item.message)
-        result = apply_batch(steps, lambda child_id: ChildState.from_dict(states[child_id.encode()]), rules)
+        arrivals = [None if isinstance(s, ClockTick) else datetime.fromtimestamp(m.timestamp, UTC)
+                    for s, m in zip(steps, origin, strict=True)]  # fmt: skip
+        result = apply_batch(
+            steps, lambda child_id: ChildState.from_dict(states[child_id.encode()]), rules, received_at=arrivals
+        )
         for step in steps:
             if not isinstance(step, ClockTick):
                 metrics.events_consumed.labels(event_type=step.event_type).inc()

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from casewatch.config_file import load_input_policy
 from casewatch.settings import Settings, SettingsError
 from schemas.events import CaseEvent
 from streams.sources import FORMATS, SourceOptions, SourceRejection, read_source
@@ -109,8 +110,11 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--team", help="team for records without one (default: 'LA <LEA code>', or 'LA')")
 
 
-def source_options(args: argparse.Namespace) -> SourceOptions:
-    return SourceOptions(authority=args.authority, team=args.team, today=date.today())
+def source_options(args: argparse.Namespace, settings: Settings) -> SourceOptions:
+    """The command line's options, and the configuration file's admission policy (`teams:`, `input:`)."""
+    return SourceOptions(
+        authority=args.authority, team=args.team, today=date.today(), policy=load_input_policy(settings)
+    )
 
 
 def missing_file(paths: list[Path]) -> bool:
@@ -132,13 +136,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if missing_file(args.paths):
         return 2
     if args.dry_run:
-        report = ingest_files(args.paths, None, options=source_options(args))
+        report = ingest_files(args.paths, None, options=source_options(args, settings))
     else:
         from streams.publish import Publisher
 
         if not settings.bootstrap_servers:
             raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try --dry-run to validate only)")
         with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
-            report = ingest_files(args.paths, publisher, options=source_options(args))
+            report = ingest_files(args.paths, publisher, options=source_options(args, settings))
     print(report.summary())
     return 0

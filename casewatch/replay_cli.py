@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if missing_file(args.paths):
         return 2
     report = IngestReport()
-    events = list(read_events(args.paths, source_options(args), report))
+    events = list(read_events(args.paths, source_options(args, settings), report))
     if overrides is not None:
         return _what_if(events, rules, overrides, args, report)
     result = replay(events, rules, as_of=args.as_of)

@@ -9,7 +9,7 @@ from faust.worker import Worker
 from prometheus_client import REGISTRY, start_http_server
 
 from agents.live import create_app
-from casewatch.config_file import load_rules
+from casewatch.config_file import load_input_policy, load_rules
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
 from casewatch.metrics import Metrics
@@ -22,6 +22,7 @@ from streams.admin import ensure_topics
 def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "127.0.0.1") -> None:
     """Block running the worker until SIGTERM or SIGINT; the process exits when it stops."""
     rules = load_rules(settings)  # a bad configuration file stops start-up here, before Kafka
+    policy = load_input_policy(settings)
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: the worker needs a Kafka cluster")
     routing = load_routing(settings.config_path)  # a bad routing: section fails here, at start
@@ -49,6 +50,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         state_dir=str(state_dir),
         on_stored=enqueuer(routing),
         instance_id=instance_id(settings.app_id, state_dir),
+        policy=policy,
     )
     RedactingWorker(app, loglevel=loglevel).execute_from_commandline()
 

@@ -5,10 +5,12 @@ and the team. Unknown fields are refused rather than ignored, so a name, UPN, ad
 free-text note sent by mistake is rejected at the door instead of travelling on.
 """
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 from schemas.codes import (
     ABUSE_CATEGORIES,
@@ -31,9 +34,68 @@ from schemas.codes import (
 EVENT_SCHEMA_VERSION = 1
 
 # Identifiers and team names are codes, never prose: the patterns keep free text out.
-EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")]
-ChildId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Team = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 &()'._/-]{0,63}$")]
+# Ids are opaque tokens: no spaces and no '@' (an e-mail address is not an id).
+EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
+
+# A UPN (DfE Common Basic Data Set): a check letter and 12 digits, or for a temporary UPN
+# a check letter, 11 digits and a letter. It identifies a pupil nationally, so it is
+# personal data that must not stand in for the case system's child ID.
+UPN_SHAPE = r"^[A-Za-z][0-9]{11}[0-9A-Za-z]$"
+# A house number, words and a street word ("12 Acacia Avenue"), or a postcode, is an address,
+# not a team. "Locality 4 Duty Team" is a team. Without a `teams:` list this is the only
+# guard, so a council should configure its teams (docs/security.md).
+_STREET_WORDS = (
+    "road", "rd", "street", "st", "avenue", "ave", "lane", "close", "drive", "way", "court", "crescent",
+    "place", "gardens", "grove", "terrace", "walk", "row", "square", "hill", "park", "mews", "rise", "view",
+)  # fmt: skip
+
+
+def _any_case(word: str) -> str:  # JSON Schema patterns have no flags
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+ADDRESS_SHAPE = (
+    r"(^|[^0-9])[0-9]{1,4}[A-Za-z]?( +[A-Za-z']+)+ +(" + "|".join(_any_case(w) for w in _STREET_WORDS) + r")( |$)"
+    r"|(^| )[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}( |$)"
+)
+
+
+def _refusing(shape: str, problem: str) -> AfterValidator:
+    """Refuse values with `shape` (searched anywhere), with `problem` as the reason."""
+    refused = re.compile(shape)
+
+    def check(value: str) -> str:
+        if refused.search(value):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _schema(pattern: str, shape: str, description: str) -> WithJsonSchema:
+    """The JSON Schema says both rules: the pattern, and `not` the refused shape."""
+    return WithJsonSchema({"type": "string", "pattern": pattern, "not": {"pattern": shape}, "description": description})
+
+
+_CHILD_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ChildId = Annotated[
+    str,
+    StringConstraints(pattern=_CHILD_ID),
+    _refusing(UPN_SHAPE, "has the shape of a UPN (a letter and 12 characters): send the case-system child ID"),
+    _schema(
+        _CHILD_ID,
+        UPN_SHAPE,
+        "The case system's child ID: never a name or a UPN (a UPN shape is refused); "
+        "a council may configure a stricter pattern (input.child_id_pattern).",
+    ),
+]
+_TEAM = r"^[A-Za-z0-9][A-Za-z0-9 &()'._/-]{0,63}$"
+Team = Annotated[
+    str,
+    StringConstraints(pattern=_TEAM),
+    _refusing(ADDRESS_SHAPE, "has the shape of an address (a house number and a street, or a postcode)"),
+    _schema(_TEAM, ADDRESS_SHAPE, "A team name (never an address); with a configured `teams:` list, one of those."),
+]
 SourceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 EARLIEST_PLAUSIBLE = datetime(1900, 1, 1, tzinfo=UTC)
@@ -68,14 +130,17 @@ class EventBase(BaseModel):
     @field_validator("occurred_at", "recorded_at")
     @classmethod
     def _normalise_time(cls, value: datetime) -> datetime:
-        value = _as_utc(value)
+        try:
+            value = _as_utc(value)
+        except OverflowError:  # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC
+            raise ValueError("is after the year 9999 in UTC, which is not a plausible case date") from None
         if value < EARLIEST_PLAUSIBLE:
             raise ValueError("is before 1900, which is not a plausible case date")
         return value
 
     @model_validator(mode="after")
     def _happened_before_recorded(self) -> "EventBase":
-        if self.occurred_at > self.recorded_at + CLOCK_SKEW:
+        if self.occurred_at - CLOCK_SKEW > self.recorded_at:  # subtracting: 9999-12-31 + a day overflows
             raise ValueError("occurred_at is after recorded_at: an event cannot be recorded before it happens")
         return self
 

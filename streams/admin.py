@@ -2,6 +2,7 @@
 
 import contextlib
 import time
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -55,11 +56,35 @@ def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
             time.sleep(1)
 
 
-def _check_partitions(admin: KafkaAdminClient, topics: Topics, names: list[str]) -> None:
-    for description in admin.describe_topics(names):
+def _check_partitions(
+    admin: KafkaAdminClient, topics: Topics, names: list[str] | None = None, *, timeout: float = 30.0
+) -> None:
+    """Every topic has the declared partitions. A topic created a moment ago may not be in
+    the cluster's metadata yet (an error code, or no partitions): ask again until it is, for
+    at most `timeout` seconds. kafka-python 3 names a topic `name` where 2.x said `topic`."""
+    names = names if names is not None else [s.name for s in topics.specs()]
+    deadline = time.monotonic() + timeout
+    while True:
+        descriptions = admin.describe_topics(names)
+        ready = [d for d in descriptions if _described(d)]
+        if len(ready) == len(names):
+            break
+        if time.monotonic() > deadline:
+            missing = sorted(set(names) - {_name(d) for d in ready})
+            raise TopicSetupError(f"Kafka did not describe the topics {', '.join(missing)} within {timeout:g}s")
+        time.sleep(0.25)
+    for description in ready:
         count = len(description["partitions"])
         if count != topics.partitions:
             raise TopicSetupError(
-                f"topic {description['topic']} has {count} partitions, but casewatch is set to "
+                f"topic {_name(description)} has {count} partitions, but casewatch is set to "
                 f"{topics.partitions}: every topic must have the same count (CASEWATCH_PARTITIONS)"
             )
+
+
+def _described(description: dict[str, Any]) -> bool:
+    return description.get("error_code", 0) == 0 and bool(_name(description)) and bool(description.get("partitions"))
+
+
+def _name(description: dict[str, Any]) -> str:
+    return str(description.get("topic") or description.get("name") or "")

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import TypeAdapter, ValidationError
 
 from schemas.events import CaseEvent, EventId
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import JSONValue, Rejection, parse_json, validate_event
 
 JSON_ARRAY = "application/json"
@@ -29,8 +30,17 @@ _JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a nu
                type(None): "null"}  # fmt: skip
 
 
+# Events per request: each is answered for and may become a dead-letter record, so a body of
+# a million tiny invalid elements must not become a million records.
+MAX_BATCH_EVENTS = 1000
+
+
 class BatchError(ValueError):
     """The body is not a batch at all (the endpoint answers 400); the message never echoes it."""
+
+
+class BatchTooLarge(BatchError):
+    """More events than MAX_BATCH_EVENTS (the endpoint answers 413): nothing of it is published."""
 
 
 @dataclass(frozen=True)
@@ -52,12 +62,12 @@ class Verdict:
         return "rejected" if isinstance(self.result, Rejection) else "accepted"
 
 
-def read_batch(body: bytes, media_type: str) -> list[Verdict]:
+def read_batch(body: bytes, media_type: str, *, policy: InputPolicy = DEFAULT_POLICY) -> list[Verdict]:
     """One verdict per event of a JSON array or NDJSON body; BatchError when it is neither."""
     if media_type == JSON_ARRAY:
-        verdicts = _json_array(body)
+        verdicts = _json_array(body, policy)
     elif media_type == NDJSON:
-        verdicts = _ndjson(body)
+        verdicts = _ndjson(body, policy)
     else:
         raise ValueError(f"not a batch media type: {media_type!r}")
     if not verdicts:
@@ -65,7 +75,7 @@ def read_batch(body: bytes, media_type: str) -> list[Verdict]:
     return _mark_duplicates(verdicts)
 
 
-def _json_array(body: bytes) -> list[Verdict]:
+def _json_array(body: bytes, policy: InputPolicy) -> list[Verdict]:
     document = parse_json(body)
     if isinstance(document, Rejection):
         raise BatchError(f"the body is {document.reason}")
@@ -74,26 +84,33 @@ def _json_array(body: bytes) -> list[Verdict]:
             f"a {JSON_ARRAY} batch is a JSON array of events, not {_JSON_KINDS[type(document)]}; "
             "wrap a single event in [ ]"
         )
+    _within_the_cap(len(document))
     # The dead-letter record has a digest of each element's own bytes, re-encoded from what was parsed.
-    return [_verdict(i, json.dumps(element).encode(), element) for i, element in enumerate(document)]
+    return [_verdict(i, json.dumps(element).encode(), element, policy) for i, element in enumerate(document)]
 
 
-def _ndjson(body: bytes) -> list[Verdict]:
-    lines = (line.strip() for line in body.split(b"\n"))
-    verdicts = []
-    for index, line in enumerate(line for line in lines if line):
-        document = parse_json(line)  # a bad line is that event's rejection, not the batch's
-        verdicts.append(_verdict(index, line, document))
-    return verdicts
+def _ndjson(body: bytes, policy: InputPolicy) -> list[Verdict]:
+    lines = [line for line in (raw.strip() for raw in body.split(b"\n")) if line]
+    _within_the_cap(len(lines))
+    # A bad line is that event's rejection, not the batch's.
+    return [_verdict(index, line, parse_json(line), policy) for index, line in enumerate(lines)]
 
 
-def _verdict(index: int, raw: bytes, document: JSONValue | Rejection) -> Verdict:
+def _within_the_cap(count: int) -> None:
+    """Counted before any event is validated, so an oversized batch costs nothing more."""
+    if count > MAX_BATCH_EVENTS:
+        raise BatchTooLarge(
+            f"the batch holds over {MAX_BATCH_EVENTS} events: send at most {MAX_BATCH_EVENTS} per request"
+        )
+
+
+def _verdict(index: int, raw: bytes, document: JSONValue | Rejection, policy: InputPolicy) -> Verdict:
     if len(raw) > MAX_EVENT_BYTES:
         too_large = Rejection("too_large", f"the event is {len(raw)} bytes; at most {MAX_EVENT_BYTES} are accepted")
         return Verdict(index, None, too_large, None)
     if isinstance(document, Rejection):
         return Verdict(index, raw, document, None)
-    result = validate_event(document)
+    result = validate_event(document, policy=policy)
     event_id = result.event_id if not isinstance(result, Rejection) else _readable_event_id(document)
     return Verdict(index, raw, result, event_id)
 

@@ -6,25 +6,18 @@ personal data sent by mistake, and reasons travel into logs and metrics.
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from schemas.alerts import Alert
-from schemas.events import EVENT_TYPE_NAMES, CaseEvent, parse_event
+from schemas.events import EVENT_TYPE_NAMES, EVENT_TYPES, CaseEvent, PlanOutcome, parse_event
+from streams.admission import DEFAULT_POLICY, InputPolicy
+from streams.rejection import Rejection as Rejection  # re-exported: every door imports it from here
 from streams.topics import Topics
 
 JSONValue = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a message was refused. `code` is a short label, safe as a metric label."""
-
-    code: str
-    reason: str
 
 
 def decode_event(
@@ -34,6 +27,7 @@ def decode_event(
     topic: str | None = None,
     partition: int | None = None,
     topics: Topics | None = None,
+    policy: InputPolicy = DEFAULT_POLICY,
 ) -> CaseEvent | Rejection:
     """Validate one message; its key, topic and partition are checked when given."""
     if raw is None:
@@ -41,17 +35,23 @@ def decode_event(
     document = parse_json(raw)
     if isinstance(document, Rejection):
         return document
-    return validate_event(document, key=key, topic=topic, partition=partition, topics=topics)
+    return validate_event(document, key=key, topic=topic, partition=partition, topics=topics, policy=policy)
 
 
 def decode_message(
-    raw: bytes | None, *, key: bytes | None, topic: str, partition: int, topics: Topics
+    raw: bytes | None,
+    *,
+    key: bytes | None,
+    topic: str,
+    partition: int,
+    topics: Topics,
+    policy: InputPolicy = DEFAULT_POLICY,
 ) -> CaseEvent | Rejection:
     """Validate a message read from an input topic. Its key must be the child ID: a message
     without one would be placed and stored under no child (or a made-up one), so it is refused."""
     if key is None:
         return Rejection("missing_key", "the message has no key: publish each event keyed by its child_id")
-    return decode_event(raw, key=key, topic=topic, partition=partition, topics=topics)
+    return decode_event(raw, key=key, topic=topic, partition=partition, topics=topics, policy=policy)
 
 
 def parse_json(raw: bytes) -> JSONValue | Rejection:
@@ -70,17 +70,27 @@ def validate_event(
     topic: str | None = None,
     partition: int | None = None,
     topics: Topics | None = None,
+    policy: InputPolicy = DEFAULT_POLICY,
 ) -> CaseEvent | Rejection:
-    """Validate one already-parsed JSON value, such as an element of an HTTP batch."""
+    """Validate one already-parsed JSON value, such as an element of an HTTP batch.
+
+    The contract first (schemas.events), then the council's admission policy (future
+    dates, child ID pattern, teams), then where the message was found."""
     if not isinstance(document, dict):
         return Rejection("invalid_json", "not a JSON object")
     kind = document.get("event_type")
     if kind not in EVENT_TYPE_NAMES:
-        return Rejection("unknown_event_type", f"unknown event_type {_code_or_type(kind)}")
+        return Rejection("unknown_event_type", f"event_type: {_kind_problem(kind)}")
     try:
-        event = parse_event(document)
-    except ValidationError as error:
+        parsed = parse_event(document)
+    except (ValidationError, RecursionError) as error:
         return Rejection("schema", describe_validation_error(error))
+    except (ValueError, OverflowError):  # pydantic's own datetime arithmetic, e.g. 9999-12-31T23:59:59-14:00
+        return Rejection("schema", "a date or time is outside the range casewatch can read")
+    admitted = policy.admit(parsed)
+    if isinstance(admitted, Rejection):
+        return admitted
+    event = admitted
     if topic is not None and topics is not None and not topics.carries(topic, event.event_type):
         return Rejection("wrong_topic", f"a {event.event_type} event does not belong on {topic}")
     if key is not None and key != event.child_id.encode():
@@ -94,16 +104,49 @@ def validate_event(
     return event
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """'field: message' for each problem, without the input values."""
-    parts = []
-    for item in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in item["loc"] if p not in _UNION_TAGS) or "event"
-        parts.append(f"{where}: {item['msg']}")
-    return "; ".join(parts)
+def describe_validation_error(error: ValidationError | RecursionError) -> str:
+    """'field: message' for each problem, naming only fields the contract knows.
+
+    An unknown key is itself data someone typed (a name, a note), so it is never echoed:
+    it is counted as "an unknown field". Nor is a message that quotes the input.
+    """
+    if isinstance(error, RecursionError):
+        return "event: nested too deeply"
+    parts: list[str] = []
+    unknown = 0
+    for item in error.errors(include_url=False):
+        if item["type"] == "extra_forbidden":
+            unknown += 1
+            continue
+        where = ".".join(_location(p) for p in item["loc"] if p not in _UNION_TAGS) or "event"
+        parts.append(f"{where}: {_message(item)}")
+    if unknown:
+        fields = "an unknown field" if unknown == 1 else f"{unknown} unknown fields"
+        parts.append(f"event: has {fields}, which is refused (its name is not shown: it may be personal data)")
+    return "; ".join(dict.fromkeys(parts))
 
 
 _UNION_TAGS = EVENT_TYPE_NAMES
+_MODELS: tuple[type[BaseModel], ...] = (*EVENT_TYPES, PlanOutcome)
+_KNOWN_FIELDS: frozenset[str] = frozenset(name for model in _MODELS for name in model.model_fields)
+
+
+def _location(part: str | int) -> str:
+    return str(part) if isinstance(part, int) or part in _KNOWN_FIELDS else "(unknown field)"
+
+
+def _message(item: Any) -> str:
+    """Pydantic's message, unless it quotes what was sent (a union tag, an enum value...)."""
+    message = str(item["msg"])
+    given = item.get("input")
+    if isinstance(given, str) and len(given) >= 2 and given in message:
+        return f"is not valid ({item['type']})"
+    unknown_keys = (
+        (k for k in given if isinstance(k, str) and k not in _KNOWN_FIELDS) if isinstance(given, dict) else ()
+    )
+    if any(len(k) >= 2 and k in message for k in unknown_keys):
+        return f"is not valid ({item['type']})"
+    return message
 
 
 def _json_error(error: Exception) -> str:
@@ -116,11 +159,12 @@ def _json_error(error: Exception) -> str:
     return "a number too long to read"
 
 
-def _code_or_type(value: Any) -> str:
-    """Show a short code-like value; anything else only by its type."""
-    if isinstance(value, str) and value.isascii() and value.replace("_", "").isalnum() and len(value) <= 32:
-        return repr(value)
-    return f"(a {type(value).__name__})" if value is not None else "(missing)"
+def _kind_problem(value: Any) -> str:
+    """What is wrong with event_type, never the value itself: a short word may still be a name."""
+    expected = ", ".join(sorted(EVENT_TYPE_NAMES))
+    if value is None:
+        return f"is missing (one of {expected})"
+    return f"is not a known event type (one of {expected})"
 
 
 def encode(record: BaseModel) -> bytes:

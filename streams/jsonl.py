@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import TextIO
 
 from schemas.events import CaseEvent
+from streams.admission import DEFAULT_POLICY, InputPolicy
+from streams.batch import MAX_EVENT_BYTES
 from streams.codec import Rejection, decode_event
 
 
@@ -18,13 +20,26 @@ class Line:
     result: CaseEvent | Rejection
 
 
-def read_jsonl(path: Path) -> Iterator[Line]:
-    """Stream a file line by line (large files are never loaded whole); blank lines are skipped."""
+def read_jsonl(path: Path, *, policy: InputPolicy = DEFAULT_POLICY) -> Iterator[Line]:
+    """Stream a file line by line (large files are never loaded whole); blank lines are skipped.
+
+    A line over MAX_EVENT_BYTES is never held whole: it is refused (with no bytes kept, so its
+    dead-letter record stays small) and the lines after it are read as usual."""
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(MAX_EVENT_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_EVENT_BYTES and not raw.endswith(b"\n"):
+                while (rest := handle.readline(MAX_EVENT_BYTES)) and not rest.endswith(b"\n"):
+                    pass  # skip the rest of the line, a bounded piece at a time
+                yield Line(number, b"", TOO_LARGE)
+                continue
             raw = raw.strip()
             if raw:
-                yield Line(number, raw, decode_event(raw))
+                yield Line(number, raw, decode_event(raw, policy=policy))
+
+
+TOO_LARGE = Rejection("too_large", f"the line is over {MAX_EVENT_BYTES} bytes, more than any event: it was not read")
 
 
 def write_jsonl(events: Iterable[CaseEvent], out: TextIO) -> int:

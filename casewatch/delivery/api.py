@@ -23,14 +23,14 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
 
 from casewatch.delivery import lifecycle, outbox, silences
-from casewatch.delivery.config import Duration
+from casewatch.delivery.config import parse_duration
 from casewatch.delivery.dispatcher import Clock, utc_now
 from casewatch.delivery.lifecycle import Action, Conflict, LifecycleError, UnknownSubject
 
@@ -51,10 +51,26 @@ class _Assign(_Body):
     to: str
 
 
+# Longer than this is not a silence but a switch-off; it also keeps `now + duration` in range.
+MAX_SILENCE = timedelta(days=366)
+# Row ids are 64-bit signed integers in every database casewatch supports.
+MAX_ID = 2**63 - 1
+
+
+def _silence_length(value: object) -> timedelta:
+    try:
+        length = parse_duration(value)
+    except OverflowError:  # 999999999999d does not fit a timedelta
+        length = MAX_SILENCE * 2
+    if length > MAX_SILENCE:
+        raise ValueError(f"must be at most {MAX_SILENCE.days}d")
+    return length
+
+
 class _NewSilence(_Body):
     matchers: list[str] = Field(min_length=1)
-    duration: Duration | None = None
-    ends_at: datetime | None = None
+    duration: Annotated[timedelta, BeforeValidator(_silence_length)] | None = None
+    ends_at: AwareDatetime | None = Field(None, description="With its timezone, e.g. 2026-12-01T17:00:00Z.")
     comment: str | None = None
 
 
@@ -91,6 +107,8 @@ def routes(engine: Engine, *, prefix: str = "", clock: Clock = utc_now) -> list[
         if (body.duration is None) == (body.ends_at is None):
             raise _error(web.HTTPBadRequest, "give exactly one of duration and ends_at")
         ends_at = now + (body.duration or timedelta(0)) if body.ends_at is None else body.ends_at
+        if ends_at > now + MAX_SILENCE:
+            raise _error(web.HTTPBadRequest, f"ends_at: must be at most {MAX_SILENCE.days} days from now")
         work = functools.partial(silences.add_silence, engine, body.matchers, ends_at=ends_at, actor=body.by, now=now,
                                  comment=body.comment)  # fmt: skip
         row = await run(work)
@@ -147,12 +165,24 @@ def _guard(handler: Handler) -> Handler:
 
 async def _parse(request: web.Request, model: type[B]) -> B:
     try:
-        return model.model_validate(await request.json())
-    except json.JSONDecodeError:
-        raise _error(web.HTTPBadRequest, "the body must be JSON") from None
-    except ValidationError as error:  # names the field, never echoes the value
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
-        raise _error(web.HTTPBadRequest, problems) from None
+        document = json.loads(await request.read())
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested too deeply to read
+        raise _error(web.HTTPBadRequest, "the body must be a JSON object in UTF-8") from None
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:  # names known fields only, never a value or an unknown key
+        raise _error(web.HTTPBadRequest, _problems(error, model)) from None
+
+
+def _problems(error: ValidationError, model: type[BaseModel]) -> str:
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        if item["type"] == "extra_forbidden":
+            problems.append("body: has a field this route does not take (its name is not shown)")
+            continue
+        where = ".".join(str(p) if isinstance(p, int) or p in model.model_fields else "(field)" for p in item["loc"])
+        problems.append(f"{where or 'body'}: {item['msg']}")
+    return "; ".join(dict.fromkeys(problems))
 
 
 def _id(request: web.Request) -> int:
@@ -160,8 +190,9 @@ def _id(request: web.Request) -> int:
 
 
 def _int(text: str, name: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise _error(web.HTTPBadRequest, f"{name} must be a positive whole number")
+    # ASCII digits only: str.isdigit() accepts '²', which int() then refuses.
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not 1 <= int(text) <= MAX_ID:
+        raise _error(web.HTTPBadRequest, f"{name} must be a whole number from 1 to {MAX_ID}")
     return int(text)
 
 

@@ -15,10 +15,22 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, Field
 
+from casewatch.config_file import load_input_policy
 from casewatch.http.openapi import COMPONENTS, Fragment, error_response, event_schemas, json_content, ref
 from casewatch.settings import Settings, SettingsError
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.async_publish import AsyncPublisher, KafkaUnavailable
-from streams.batch import JSON_ARRAY, MEDIA_TYPES, NDJSON, BatchError, Status, Verdict, read_batch
+from streams.batch import (
+    JSON_ARRAY,
+    MAX_BATCH_EVENTS,
+    MEDIA_TYPES,
+    NDJSON,
+    BatchError,
+    BatchTooLarge,
+    Status,
+    Verdict,
+    read_batch,
+)
 from streams.codec import Rejection
 from streams.publish import Record, event_record, rejection_record
 from streams.topics import Topics
@@ -51,12 +63,19 @@ class BatchResult(BaseModel):
 
 class EventsEndpoint:
     def __init__(
-        self, *, topics: Topics, publisher: AsyncPublisher, events_counter: Counter, max_body_bytes: int
+        self,
+        *,
+        topics: Topics,
+        publisher: AsyncPublisher,
+        events_counter: Counter,
+        max_body_bytes: int,
+        policy: InputPolicy = DEFAULT_POLICY,
     ) -> None:
         self.topics = topics
         self.publisher = publisher
         self.events_counter = events_counter
         self.max_body_bytes = max_body_bytes
+        self.policy = policy
 
     async def post(self, request: web.Request) -> web.Response:
         if request.content_type not in MEDIA_TYPES:
@@ -65,7 +84,9 @@ class EventsEndpoint:
         if body is None:
             return _error(413, f"the body is over {self.max_body_bytes} bytes: send smaller batches")
         try:
-            verdicts = read_batch(body, request.content_type)
+            verdicts = read_batch(body, request.content_type, policy=self.policy)
+        except BatchTooLarge as error:
+            return _error(413, str(error))
         except BatchError as error:
             return _error(400, str(error))
         batch_id = uuid.uuid4().hex
@@ -151,6 +172,7 @@ def install(app: web.Application, settings: Settings, registry: CollectorRegistr
             registry=registry,
         ),
         max_body_bytes=settings.max_body_bytes,
+        policy=load_input_policy(settings),
     )
     app.router.add_post(PATH, endpoint.post)
 
@@ -194,7 +216,9 @@ def openapi() -> Fragment:
                         },
                         "400": error_response("The body is not a JSON array (or NDJSON) of events, or is empty."),
                         "401": error_response("No valid bearer token."),
-                        "413": error_response("The body is over CASEWATCH_MAX_BODY_BYTES."),
+                        "413": error_response(
+                            f"The body is over CASEWATCH_MAX_BODY_BYTES, or holds over {MAX_BATCH_EVENTS} events."
+                        ),
                         "415": error_response(f"Content-Type is neither {JSON_ARRAY} nor {NDJSON}."),
                         "503": error_response("Kafka is unreachable: nothing is confirmed; retry after Retry-After."),
                     },

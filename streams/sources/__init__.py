@@ -78,11 +78,11 @@ def read_source(path: Path, options: SourceOptions, *, format: Format | None = N
 
 def _jsonl(path: Path, options: SourceOptions) -> Iterator[Item]:
     """Native events: validated exactly as a live message is (streams.codec)."""
-    for line in read_jsonl(path):
+    for line in read_jsonl(path, policy=options.policy):
         if isinstance(line.result, Rejection):
             # The bare line number, as `ingest` has always reported it: events.jsonl:115
             yield SourceRejection(path.name, str(line.number), None, line.result.code, line.result.reason,
-                                  raw=line.raw)  # fmt: skip
+                                  raw=line.raw or None)  # fmt: skip
         else:
             yield line.result
 

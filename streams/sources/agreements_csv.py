@@ -71,7 +71,9 @@ def read_agreements_csv(path: Path, options: SourceOptions) -> Iterator[Item]:
                 if not any(cell.strip() for cell in cells):
                     continue
                 values = {column: cells[i].strip() if i < len(cells) else "" for column, i in index.items()}
-                yield from guarded(name, f"row {row_number}", partial(_agreement, values, options))
+                yield from guarded(
+                    name, f"row {row_number}", partial(_agreement, values, options), policy=options.policy
+                )
     except (UnicodeDecodeError, csv.Error) as error:
         what = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else "is not valid CSV"
         yield SourceRejection(

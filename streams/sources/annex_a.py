@@ -19,6 +19,7 @@ opened read-only, so rows stream; openpyxl parses its XML with defusedxml.
 """
 
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from functools import partial
@@ -83,6 +84,9 @@ def read_annex_a(path: Path, options: SourceOptions) -> Iterator[Item]:
     from openpyxl import load_workbook  # here, not at the top: it is slow to import and only xlsx needs it
 
     name = path.name
+    if (too_large := _oversized(path)) is not None:
+        yield SourceRejection(name, "/", None, "too_large", too_large)
+        return
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged or foreign file
@@ -92,11 +96,35 @@ def read_annex_a(path: Path, options: SourceOptions) -> Iterator[Item]:
         for sheet in workbook.worksheets:
             match = _LIST.match(sheet.title)
             if match and int(match.group(1)) in COLUMNS:
+                sheet.reset_dimensions()  # a stale <dimension> must not hide rows: read them all
                 yield from _sheet(
                     _Sheet(name, f"List {int(match.group(1))}", options), sheet.iter_rows(values_only=True)
                 )
     finally:
         workbook.close()
+
+
+# An Annex A return unpacks to a few tens of megabytes; a zip bomb unpacks to gigabytes from a
+# small file. Both are checked from the zip's directory, before anything is decompressed.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_RATIO = 200  # spreadsheet XML compresses 10-30 times; far more is a bomb
+RATIO_FROM_BYTES = 1024 * 1024  # small parts may compress as they like
+
+
+def _oversized(path: Path) -> str | None:
+    """Why the workbook is too large to open, or None. A file that is not a zip is openpyxl's to refuse."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+    total = sum(p.file_size for p in parts)
+    if total > MAX_UNPACKED_BYTES:
+        return f"the workbook unpacks to over {MAX_UNPACKED_BYTES} bytes: it was not read"
+    for part in parts:
+        if part.file_size > RATIO_FROM_BYTES and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            return f"a part of the workbook unpacks to over {MAX_RATIO} times its size (a zip bomb): it was not read"
+    return None
 
 
 class _Sheet:
@@ -153,7 +181,12 @@ def _sheet(sheet: _Sheet, rows: Iterator[tuple[Any, ...]]) -> Iterator[Item]:
         if all(_blank(c) for c in cells):
             continue
         row = {name: cells[i] for i, name in enumerate(header) if name and i < len(cells)}
-        yield from guarded(sheet.file, f"{sheet.title} row {row_number}", partial(_READERS[sheet.number], sheet, row))
+        yield from guarded(
+            sheet.file,
+            f"{sheet.title} row {row_number}",
+            partial(_READERS[sheet.number], sheet, row),
+            policy=sheet.options.policy,
+        )
 
 
 def _normal(cell: object) -> str:

@@ -36,6 +36,7 @@ from schemas.codes import (
     in_census_year,
 )
 from schemas.events import Assessment, CaseClosure, CaseEvent, Plan, Referral, Section47Enquiry
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.sources.records import (
     Invalid,
     Item,
@@ -68,6 +69,7 @@ class _Census:
     year: int | None
     limit: date  # the reference date, or today when earlier or absent
     limit_name: str
+    policy: InputPolicy = DEFAULT_POLICY
 
 
 def read_cin_census(path: Path, options: SourceOptions) -> Iterator[Item]:
@@ -103,11 +105,18 @@ def _unsafe(error: DefusedXmlException) -> str:
     )
 
 
+# A child's episodes are a few kilobytes; one far larger is refused rather than held in memory.
+MAX_CHILD_BYTES = 1024 * 1024
+
+
 def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]:
     census = _header(None, file, options)
     depth = 0
     section: Element | None = None  # the current child of Message (Header, Children)
     child_index = 0
+    current_child: Element | None = None
+    child_started = 0  # where in the file the current <Child> began (as far as the parser has read)
+    too_large = False
     for kind, element in iterparse(handle, events=("start", "end"), forbid_dtd=True):
         if kind == "start":
             element.tag = element.tag.rpartition("}")[2]  # tolerate a namespace
@@ -125,17 +134,26 @@ def _read(handle: BinaryIO, file: str, options: SourceOptions) -> Iterator[Item]
                 section = element
             elif depth == 3 and section is not None and section.tag == "Children" and element.tag == "Child":
                 child_index += 1
+                current_child, child_started, too_large = element, handle.tell(), False
             continue
         depth -= 1
+        if depth >= 3 and current_child is not None and (too_large or handle.tell() - child_started > MAX_CHILD_BYTES):
+            too_large = True  # drop what is read of it as it comes: memory stays bounded
+            current_child.clear()
+            continue
         if depth == 1:
             if element.tag == "Header":
                 yield from _header_problems(element, file)
                 census = _header(element, file, options)
             element.clear()
         elif depth == 2 and section is not None and section.tag != "Header":
-            if section.tag == "Children" and element.tag == "Child":
+            if section.tag == "Children" and element.tag == "Child" and too_large:
+                reason = f"the child's record is over {MAX_CHILD_BYTES} bytes: it was not read"
+                yield SourceRejection(file, f"/Message/Children/Child[{child_index}]", None, "too_large", reason)
+            elif section.tag == "Children" and element.tag == "Child":
                 yield from _child(element, f"/Message/Children/Child[{child_index}]", census)
             section.clear()  # drop what has been read: memory stays flat however large the file
+            current_child = None
 
 
 def _header(header: Element | None, file: str, options: SourceOptions) -> _Census:
@@ -147,7 +165,7 @@ def _header(header: Element | None, file: str, options: SourceOptions) -> _Censu
     if reference is not None and reference <= options.today:
         limit, limit_name = reference, "the census reference date"
     authority = lea or options.authority or "LA"
-    return _Census(file, authority, options.team_for(lea or options.authority), year, limit, limit_name)
+    return _Census(file, authority, options.team_for(lea or options.authority), year, limit, limit_name, options.policy)
 
 
 def _header_problems(header: Element, file: str) -> Iterator[SourceRejection]:
@@ -225,7 +243,7 @@ class _Episode:
                 yield from self._record(f"{self.where}/{tag}[{index}]", partial(read, element))
 
     def _record(self, where: str, build_events: Callable[[], Iterator[CaseEvent]]) -> Iterator[Item]:
-        yield from guarded(self.census.file, where, build_events, field_in_position=True)
+        yield from guarded(self.census.file, where, build_events, field_in_position=True, policy=self.census.policy)
 
     def _id(self, kind: str, day: date, *extra: str) -> str:
         return event_id(self.census.authority, self.child, self.referral.isoformat(), kind, day, *extra)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.codes import code_or_none
 from schemas.events import CaseEvent, ChildId, EventId, Team
+from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import Rejection, describe_validation_error
 
 
@@ -64,6 +65,8 @@ class SourceOptions:
     authority: str | None = None
     team: str | None = None
     today: date = field(default_factory=date.today)
+    # Future dates, child ID pattern, teams: the same admission as every other door.
+    policy: InputPolicy = DEFAULT_POLICY
 
     def team_for(self, authority: str | None) -> str:
         return self.team or (f"LA {authority}" if authority else "LA")
@@ -81,9 +84,16 @@ class Invalid(Exception):
 
 
 def guarded(
-    file: str, position: str, build: Callable[[], Iterator[CaseEvent]], *, field_in_position: bool = False
+    file: str,
+    position: str,
+    build: Callable[[], Iterator[CaseEvent]],
+    *,
+    policy: InputPolicy = DEFAULT_POLICY,
+    field_in_position: bool = False,
 ) -> Iterator[Item]:
     """The events of one record, or its rejection: a record is all in or all out.
+
+    Every event passes the admission policy (streams.admission) as a live message would.
 
     With `field_in_position` (XML), the field is a path below `position`, so the rejection
     points at the element itself: /Message/Children/Child[3]/CINdetails[2]/ReasonForClosure.
@@ -94,7 +104,12 @@ def guarded(
         where = f"{position}/{problem.field}" if field_in_position and problem.field else position
         yield problem.at(file, where)
         return
-    yield from events
+    admitted = [policy.admit(event) for event in events]
+    for result in admitted:
+        if isinstance(result, Rejection):
+            yield SourceRejection(file, position, None, result.code, result.reason)
+            return
+    yield from (event for event in admitted if not isinstance(event, Rejection))
 
 
 def shown(value: object) -> str | None:
