@@ -3,13 +3,26 @@
 import pytest
 
 from agents.rules import RulesConfig
-from tests.test_agents.rows import ROW_FIELDS, Tick, agreement, check, row, run_live
+from tests.test_agents.rows import ROW_FIELDS, Tick, agreement, check, closure, referral, row, run_live
 
 RULE = "agreement_review_overdue"
 MADE = agreement("2024-01-10", review_due="2024-02-01")
 DUE = ("wa1", "2024-02-01")
 
+CLOSED = ("wa1", "closure")
 ROWS = [
+    row("closed with the agreement in place: one finding at the closure, no overdue",
+        [referral("2024-01-02"), MADE, closure("2024-01-20")], "2024-06-01", [CLOSED]),
+    row("the closure finding is raised on the closure day", [referral("2024-01-02"), MADE, closure("2024-01-20")],
+        "2024-01-20", [CLOSED]),
+    row("the source says it accompanied the closure",
+        [agreement("2024-01-10", review_due="2024-02-01", closure=True)], "2024-06-01", [CLOSED]),
+    row("ended before the closure: neither", [referral("2024-01-02"), MADE, agreement("2024-01-15", "ended"),
+                                             closure("2024-01-20")], "2024-06-01", []),
+    row("overdue while open, then closed: both", [referral("2024-01-02"), MADE, closure("2024-03-01")],
+        "2024-06-01", [DUE, CLOSED]),
+    row("at-closure finding switched off", [referral("2024-01-02"), MADE, closure("2024-01-20")], "2024-06-01", [],
+        config=RulesConfig().with_params(RULE, at_closure=False)),
     row("no review: raised the day after the grace ends", [MADE], "2024-02-09", [DUE]),
     row("not before (the last day of grace)", [MADE], "2024-02-08", []),
     row("review on the last day of grace", [MADE, agreement("2024-02-08", "reviewed")], "2024-03-01", []),
