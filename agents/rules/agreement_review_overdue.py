@@ -14,7 +14,8 @@ On open cases only: after closure nobody is allocated, so "ask the allocated wor
 cannot be done. An agreement left in place at a closure (agents/episodes.py: given by the
 source, or derived from an agreement still open on its episode's closure day) is instead
 one finding on the closure day, "closed with an agreement nobody will review" (keys: the
-agreement and "closure"), and no review deadline after the closure is raised.
+agreement and "closure") when a review was still to come (its date plus grace on or after
+the closure day), and no review deadline after the closure is raised.
 """
 
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ RULE_ID = "agreement_review_overdue"
 @dataclass(frozen=True)
 class Params(RuleParams):
     grace_days: int = setting(7, "days after the review date before a missing review is raised", minimum=0)
-    at_closure: bool = setting(True, "raise one finding when a case closes with the agreement still in place")
+    at_closure: bool = setting(True, "raise one finding when a case closes with the agreement still in place and "
+                               "a review still to come")  # fmt: skip
 
 
 def deadlines(state: ChildState, params: Params) -> list[Deadline]:
@@ -43,12 +45,15 @@ def deadlines(state: ChildState, params: Params) -> list[Deadline]:
         if agreement.made is None or agreement.made_event_id is None:
             continue
         closed = closure_of(state, agreement, episodes)
-        if closed is not None and params.at_closure:
+        review_dates = _review_dates(agreement)
+        grace = timedelta(days=params.grace_days)
+        if closed is not None and params.at_closure and any(d + grace >= closed for d in review_dates):
+            # a review still to come when the case closed: nobody is left to hold it
             keys = (agreement_id, "closure")
             found.append(Deadline(closed, keys, partial(_closed, agreement_id, agreement, closed)))
         episode = episodes.on(agreement.made)
         case_closed = closed if closed is not None else episode.closed if episode is not None else None
-        for review_due, set_on in sorted(_review_dates(agreement).items()):
+        for review_due, set_on in sorted(review_dates.items()):
             deadline = review_due + timedelta(days=params.grace_days)
             if agreement.ended is not None and agreement.ended <= deadline:
                 continue
