@@ -60,7 +60,7 @@ def test_the_sample_annex_a_workbook_replays_to_the_documented_json() -> None:
 
 
 def test_a_simulated_census_of_50000_episodes_gives_the_simulators_re_referral_count(tmp_path: Path) -> None:
-    spec = SimulationSpec(children=37_500, seed=11, start=date(2021, 4, 1), months=24)
+    spec = SimulationSpec(children=40_000, seed=11, start=date(2021, 4, 1), months=24)
     events = simulate(spec)
     path = tmp_path / "census.xml"
     with open(path, "wb") as out:
