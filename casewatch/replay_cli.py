@@ -20,7 +20,9 @@ from agents.replay import replay
 from agents.rules import RulesConfig, RulesConfigError
 from agents.stats import referral_stats
 from agents.whatif import WhatIf, parse_overrides, what_if
+from agents.worklist import weekly_volume
 from casewatch.config_file import load_rules
+from casewatch.delivery.config import RoutingConfig, load_routing
 from casewatch.ingest import IngestReport, add_source_arguments, missing_file, read_events, source_options
 from casewatch.settings import Settings, SettingsError
 from schemas.alerts import Alert
@@ -43,6 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     rules = load_rules(settings)  # a bad configuration file stops here, before any file is read
+    routing = load_routing(settings.config_path)  # for the volume: what is sent, listed, only reported
     overrides = _overrides(args.what_if) if args.what_if else None
     if missing_file(args.paths):
         return 2
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "rejected": report.rejected_total,
         "alerts": [a.model_dump(mode="json") for a in alerts],
         "stats": referral_stats(known).to_dict(),
+        "volume": _volume(alerts, routing, min((e.day for e in known), default=None), result.now),
         "rules": {rule: ready.to_dict() for rule, ready in rules_ready.items()},
         "data_quality": {
             "referrals_in_open_episode": len(in_open),
@@ -79,6 +83,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 SHOWN_EXAMPLES = 20  # data-quality examples in the JSON document
+
+
+def _volume(
+    alerts: list[Alert], routing: RoutingConfig, since: date | None, until: date | None
+) -> list[dict[str, Any]]:
+    """Per team and ISO week: own messages, worklist lines, report-only findings (agents.worklist)."""
+    found = weekly_volume(
+        alerts,
+        policy=routing.worklist_policy(),
+        notify_classes=frozenset(routing.notify_classes),
+        teams=routing.worklist_settings().teams,
+        since=since,
+        until=until,
+    )
+    return [week.to_dict() for week in found]
 
 
 def _overrides(items: list[str]) -> dict[str, Any]:

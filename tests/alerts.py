@@ -20,12 +20,14 @@ def make_alert(
     day: str = "2024-05-02",
     facts: dict[str, Any] | None = None,
     link: str | None = None,
+    delivery: str = "immediate",  # delivery tests are about alerts sent on their own
 ) -> Alert:
     return Alert.model_validate(
         {
             "alert_id": hashlib.sha256(key.encode()).hexdigest()[:32],
             "rule": rule,
             "severity": severity,
+            "delivery": delivery,
             "child_id": child_id,
             "team": team,
             "occurred_at": datetime.fromisoformat(day).replace(tzinfo=UTC),

@@ -72,7 +72,7 @@ def expose_labels(labels: Mapping[str, str], exposed_facts: Iterable[str]) -> di
 def labels_of(payload: Mapping[str, Any]) -> dict[str, str]:
     """Routing labels: every fact as text, then the alert's own fields (which win a clash)."""
     labels = {k: _label(v) for k, v in (payload.get("facts") or {}).items()}
-    labels |= {k: str(payload.get(k) or "") for k in ("rule", "severity", "team", "child_id")}
+    labels |= {k: str(payload.get(k) or "") for k in ("rule", "severity", "team", "child_id", "delivery")}
     return labels
 
 

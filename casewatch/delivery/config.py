@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from agents.worklist import WorklistPolicy
 from casewatch.config_file import ConfigFileError, read_config_file
 from casewatch.delivery.matchers import Matcher
 from casewatch.settings import SettingsError
@@ -178,6 +179,36 @@ class Delivery(_Strict):
         return self
 
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DeliveryClassName = Literal["immediate", "worklist", "report"]
+
+
+class Worklist(_Strict):
+    """The weekly team worklist: when it goes and what it carries (agents/worklist.py).
+
+    The list of ISO week W (Europe/London) covers findings raised up to the end of W and
+    goes at `day` and `at` of the following week, London time.
+    """
+
+    day: Weekday = Field("monday", description="Weekday the previous week's list goes.")
+    at: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Hour and minute, Europe/London.")
+    overdue_after_weeks: int = Field(3, ge=1, le=52, description="A finding this many weeks old is overdue.")
+    keep_weeks: int | None = Field(
+        8, ge=1, le=520, description="Lists a finding nobody resolves stays on; null: until resolved."
+    )
+    classes: list[DeliveryClassName] = Field(
+        ["immediate", "worklist"], min_length=1, description="Delivery classes whose findings go on the list."
+    )
+    teams: list[str] = Field([], description="Teams that get a list even in a week none of their alerts is open.")
+
+    @model_validator(mode="after")
+    def _keeps_until_overdue(self) -> Self:
+        if self.keep_weeks is not None and self.keep_weeks <= self.overdue_after_weeks:
+            raise ValueError("keep_weeks must be more than overdue_after_weeks, or a finding is never overdue")
+        return self
+
+
 # The alert facts that may leave casewatch, beside the alert's own fields (see allowlist.py).
 DEFAULT_EXPOSED_FACTS = (
     "agreement_id",
@@ -201,6 +232,14 @@ class RoutingConfig(_Strict):
     receivers: list[Receiver] = Field(min_length=1)
     inhibit_rules: list[InhibitRule] = []
     delivery: Delivery = Delivery()
+    notify_classes: list[DeliveryClassName] = Field(
+        ["immediate"],
+        description="Delivery classes whose alerts get their own message through the route tree; "
+        "worklist alerts are otherwise only lines of the weekly worklist, report alerts only stored.",
+    )
+    worklist: Worklist | None = Field(
+        None, description="The weekly team worklist; without this section no worklist is sent."
+    )
     exposed_facts: list[LabelName] = Field(default_factory=lambda: list(DEFAULT_EXPOSED_FACTS))
 
     @model_validator(mode="after")
@@ -226,6 +265,18 @@ class RoutingConfig(_Strict):
 
     def receivers_by_name(self) -> dict[str, Receiver]:
         return {r.name: r for r in self.receivers}
+
+    def worklist_settings(self) -> Worklist:
+        """The worklist settings, the defaults when the section is absent (replay's volume uses them)."""
+        return self.worklist or Worklist()
+
+    def worklist_policy(self) -> WorklistPolicy:
+        settings = self.worklist_settings()
+        return WorklistPolicy(
+            overdue_after_weeks=settings.overdue_after_weeks,
+            keep_weeks=settings.keep_weeks,
+            classes=frozenset(settings.classes),
+        )
 
 
 def _walk(route: Route, path: str) -> list[tuple[str, Route]]:

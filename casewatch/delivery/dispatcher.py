@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine
 
-from casewatch.delivery import lifecycle, outbox, routing
+from casewatch.delivery import lifecycle, outbox, routing, worklists
 from casewatch.delivery.allowlist import expose, expose_labels
 from casewatch.delivery.channels.base import Batch, Channel, SendResult
 from casewatch.delivery.config import Delivery, RoutingConfig
@@ -97,10 +97,11 @@ class Dispatcher:
         return len(claimed)
 
     def run_timers(self, now: datetime) -> None:
-        escalated = lifecycle.escalate_due(self.engine, self.tree, now)
+        escalated = lifecycle.escalate_due(self.engine, self.tree, now, notify_classes=self.config.notify_classes)
         reminded = outbox.enqueue_repeats(self.engine, self.tree, now)
-        if escalated or reminded:
-            log.info("escalated %d alerts, reminded %d groups", escalated, reminded)
+        listed = worklists.enqueue_worklists(self.engine, self.config, self.tree, now)
+        if escalated or reminded or listed:
+            log.info("escalated %d alerts, reminded %d groups, queued %d worklists", escalated, reminded, listed)
         self._timers_ran = now
 
     def deliver(self, claimed: outbox.Claimed) -> str:
@@ -115,7 +116,11 @@ class Dispatcher:
             alerts = outbox.batch_alerts(connection, claimed.id)
             muted = self._held_back(connection, claimed, alerts, now)
         kept = [a for a in alerts if a.alert_id not in muted]
-        if not kept:
+        worklist = None
+        if claimed.kind == "worklist":  # sent even when nothing is left open: a quiet week is news too
+            worklist = worklists.rebuild(self.config, claimed.group_labels, (a.payload for a in kept),
+                                         self.config.exposed_facts)  # fmt: skip
+        elif not kept:
             outbox.finish(self.engine, claimed.id, owner=self.owner, status="muted", now=now, muted=muted)
             self.metrics.muted.labels(**labels).inc()
             log.info("notification %d to %s muted (%d alerts)", claimed.id, claimed.receiver, len(alerts))
@@ -127,8 +132,9 @@ class Dispatcher:
             kind=claimed.kind,
             receiver=claimed.receiver,
             group=expose_labels(claimed.group_labels, exposed),
-            alerts=tuple(expose(a.payload, exposed) for a in kept),
+            alerts=() if worklist else tuple(expose(a.payload, exposed) for a in kept),
             attempt=claimed.attempts,
+            worklist=worklist,
         )
         try:
             result = channel.send(batch)
@@ -168,7 +174,9 @@ class Dispatcher:
             sources = outbox.open_alerts_of_children(connection, children)
         muted = {}
         for alert in alerts:
-            if alert.status == "resolved" or (alert.status == "acknowledged" and claimed.kind != "notify"):
+            # Acknowledged: someone is on it, so no reminder or escalation; it stays on the worklist.
+            reminding = claimed.kind in ("repeat", "escalate")
+            if alert.status == "resolved" or (alert.status == "acknowledged" and reminding):
                 muted[alert.alert_id] = alert.status
                 continue
             reason = routing.mute_reason(

@@ -10,6 +10,7 @@ Escalation sends an alert still open `escalate_after` after it opened to the rou
 import json
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -113,8 +114,14 @@ def _transition(before: Any, action: Action, *, actor: str, assignee: str | None
     return {"status": "resolved", "resolved_by": actor, "resolved_at": now}
 
 
-def escalate_due(engine: Engine, tree: routing.RouteNode, now: datetime) -> int:
-    """Send alerts open past their route's `escalate_after` to its `escalate_to`; returns how many."""
+def escalate_due(
+    engine: Engine, tree: routing.RouteNode, now: datetime, *, notify_classes: Collection[str] = ("immediate",)
+) -> int:
+    """Send alerts open past their route's `escalate_after` to its `escalate_to`; returns how many.
+
+    Only alerts whose class gets its own message escalate (or stored before classes existed):
+    a worklist or report alert never becomes a message of its own, an escalation included.
+    """
     shortest = routing.shortest_escalation(tree)
     if shortest is None:
         return 0
@@ -129,6 +136,7 @@ def escalate_due(engine: Engine, tree: routing.RouteNode, now: datetime) -> int:
             routing.OpenAlert(r.alert_id, labels_of(parse_payload(r.payload)), r.opened_at)
             for r in connection.execute(query)
         ]
+    candidates = [c for c in candidates if c.labels.get("delivery", "") in (*notify_classes, "")]
     by_alert: dict[str, list[routing.Destination]] = defaultdict(list)
     for alert_id, destination in routing.due_escalations(tree, candidates, now):
         by_alert[alert_id].append(destination)

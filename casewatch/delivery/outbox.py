@@ -16,7 +16,7 @@ back by a silence, an inhibition, or because people already dealt with it).
 import functools
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,17 +45,28 @@ def dialect_insert(connection: Connection) -> Any:
 def enqueuer(config: RoutingConfig) -> StoredHook:
     """The hook `storage.upsert_alerts` runs in its transaction: route alerts into notifications."""
     tree = routing.build_tree(config)
+    notify_classes = frozenset(config.notify_classes)
 
     def enqueue(connection: Connection, stored: list[StoredAlert], now: datetime) -> None:
-        enqueue_alerts(connection, stored, tree=tree, now=now)
+        enqueue_alerts(connection, stored, tree=tree, now=now, notify_classes=notify_classes)
 
     return enqueue
 
 
 def enqueue_alerts(
-    connection: Connection, stored: Sequence[StoredAlert], *, tree: routing.RouteNode, now: datetime
+    connection: Connection,
+    stored: Sequence[StoredAlert],
+    *,
+    tree: routing.RouteNode,
+    now: datetime,
+    notify_classes: Collection[str] = frozenset({"immediate"}),
 ) -> int:
-    """Open each new alert's lifecycle and add it to its groups' notifications; returns how many."""
+    """Open each new alert's lifecycle and, when its delivery class gets its own message
+    (`notify_classes`), add it to its groups' notifications; returns how many were added.
+
+    The others are stored with an open lifecycle only: a `worklist` alert reaches people
+    as a line of its team's weekly worklist, a `report` alert in reports alone.
+    """
     added = 0
     for item in stored:
         alert_id = item.alert.alert_id
@@ -63,6 +74,8 @@ def enqueue_alerts(
             _statements(connection.dialect.name).open_lifecycle,
             {"alert_id": alert_id, "status": "open", "opened_at": now},
         )
+        if item.alert.delivery not in notify_classes:
+            continue
         labels = labels_of(item.alert.model_dump(mode="json"))
         for destination in routing.destinations(tree, labels, new=item.version == 1):
             last = _last_flush(connection, destination.receiver, destination.group_key)

@@ -1,6 +1,7 @@
 """`casewatch replay` through the real command line: one JSON document, DfE figures, --as-of."""
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from schemas.events import Referral
 from streams.simulate import SimulationSpec, simulate
@@ -23,16 +25,18 @@ needs_samples = pytest.mark.skipif(
 )
 
 
-def casewatch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def casewatch(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "casewatch", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+                          timeout=timeout, env=env)  # fmt: skip
 
 
-def replay_json(*args: str) -> dict[str, Any]:
-    done = casewatch("replay", *args, "--format", "json")
+def replay_json(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = casewatch("replay", *args, "--format", "json", env=env)
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # exactly one JSON document: anything else on stdout fails here
-    assert set(document) == {"events", "rejected", "alerts", "stats", "rules", "data_quality"}
+    assert set(document) == {"events", "rejected", "alerts", "stats", "volume", "rules", "data_quality"}
+    for week in document["volume"]:
+        assert set(week) == {"team", "week", "immediate", "worklist_lines", "report_only"}
     assert isinstance(document["events"], int) and isinstance(document["rejected"], int)
     assert isinstance(document["alerts"], list)
     stats = document["stats"]
@@ -110,6 +114,34 @@ def test_as_of_ignores_what_happened_later_and_rejections_are_counted(tmp_path: 
     earlier = replay_json(str(path), str(agreements), "--as-of", "2023-08-31")
     assert earlier["stats"]["referrals"] == 1
     assert [a for a in earlier["alerts"] if a["rule"] == "rereferral_after_agreement"] == []
+
+
+def test_volume_counts_each_team_s_week_under_the_configured_routing(tmp_path: Path) -> None:
+    path = write(tmp_path, "census.xml", census(
+        child("C1", episode("2023-05-02", closure="2023-06-01", reason="RC8"), episode("2023-09-01")),
+    ))  # fmt: skip
+    agreements = write(tmp_path, "agreements.csv", f"{AGREEMENTS_HEADER}\nwa-1,C1,CIN East,2023-06-01,,,,,yes\n")
+    document = replay_json(str(path), str(agreements))
+    [alert] = [a for a in document["alerts"] if a["rule"] == "rereferral_after_agreement"]
+    week = "2023-W35"  # Friday 1 September 2023, the re-referral
+    raised = next(v for v in document["volume"] if v["week"] == week)
+    by_class = {"immediate": (1, 1, 0), "worklist": (0, 1, 0), "report": (0, 0, 1)}[alert["delivery"]]
+    assert (raised["team"], raised["immediate"], raised["worklist_lines"], raised["report_only"]) == (
+        alert["team"], *by_class,
+    )  # fmt: skip
+    assert document["volume"][-1]["week"] == week  # the clock stops at the last event
+
+    # Every class sent on its own, nothing on the worklist: the routing decides the columns.
+    config = write(tmp_path, "casewatch.yaml", yaml.safe_dump({"routing": {
+        "route": {"receiver": "console"}, "receivers": [{"name": "console", "console": {}}],
+        "notify_classes": ["immediate", "worklist", "report"],
+        "worklist": {"classes": ["immediate"], "teams": ["Front Door"]},
+    }}))  # fmt: skip
+    routed = replay_json(str(path), str(agreements), env=os.environ | {"CASEWATCH_CONFIG": str(config)})
+    weeks = [v for v in routed["volume"] if v["week"] == week]
+    assert [(v["team"], v["immediate"], v["worklist_lines"]) for v in weeks] == [
+        ("CIN East", 1, 1 if alert["delivery"] == "immediate" else 0), ("Front Door", 0, 0),
+    ]  # fmt: skip
 
 
 def test_the_table_names_the_figures_and_the_alerts(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal, Protocol
 
+from agents.worklist import MARK_TEXT, Worklist, WorklistItem
 from casewatch.delivery.allowlist import AlertView
 
-Kind = Literal["notify", "repeat", "escalate"]
+Kind = Literal["notify", "repeat", "escalate", "worklist"]
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
@@ -26,6 +27,7 @@ class Batch:
     group: dict[str, str] = field(hash=False)
     alerts: tuple[AlertView, ...]
     attempt: int = 1
+    worklist: Worklist | None = field(default=None, hash=False)  # kind "worklist": the list, not alerts
 
     @property
     def severity(self) -> str:
@@ -33,12 +35,43 @@ class Batch:
 
     def headline(self) -> str:
         """A line to triage from: reminder or escalation, top severity, how many, which rules and teams."""
+        if self.worklist is not None:
+            return worklist_headline(self.worklist)
         prefix = {"notify": "", "repeat": "Reminder: ", "escalate": "ESCALATED: "}[self.kind]
         count = len(self.alerts)
         rules = ", ".join(title(r) for r, _ in Counter(a.rule for a in self.alerts).most_common())
         teams = ", ".join(sorted({a.team for a in self.alerts}))
         noun = "alert" if count == 1 else "alerts"
         return f"{prefix}{self.severity.upper()} {count} {noun}: {rules} ({teams})"
+
+
+def worklist_headline(worklist: Worklist) -> str:
+    """`Worklist CIN East, week 2024-W07: 12 children (3 new, 2 overdue)`."""
+    counts = worklist.counts()
+    if not counts["lines"]:
+        return f"Worklist {worklist.team}, week {worklist.week}: nothing open"
+    noun = "line" if counts["lines"] == 1 else "lines"
+    return (
+        f"Worklist {worklist.team}, week {worklist.week}: {counts['lines']} {noun} "
+        f"({counts['new']} new, {counts['overdue']} overdue, {counts['high']} high)"
+    )
+
+
+def finding_text(item: WorklistItem) -> str:
+    """`Rereferral after agreement (new, 2024-02-15; agreement id wa-1, referral date 2024-02-15)`."""
+    facts = "; ".join(f"{title(k).lower()} {fact_text(v)}" for k, v in item.facts if v not in (None, ""))
+    return f"{title(item.rule)} ({MARK_TEXT[item.mark]}, {item.severity}, {item.raised_on.isoformat()}" + (
+        f"; {facts})" if facts else ")"
+    )
+
+
+def rules_explained(worklist: Worklist) -> dict[str, tuple[str, str]]:
+    """Why and what to do, once per rule on the list, in order of first appearance."""
+    found: dict[str, tuple[str, str]] = {}
+    for line in worklist.lines:
+        for item in line.items:
+            found.setdefault(item.rule, (item.explanation, item.action))
+    return found
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 import sys
 from typing import TextIO
 
-from casewatch.delivery.channels.base import Batch, SendResult, fact_text
+from agents.worklist import MARK_TEXT
+from casewatch.delivery.channels.base import Batch, SendResult, fact_text, finding_text
 
 
 class ConsoleChannel:
@@ -15,6 +16,10 @@ class ConsoleChannel:
     def send(self, batch: Batch) -> SendResult:
         out = self._stream or sys.stdout
         print(f"[casewatch] to {batch.receiver} (notification {batch.notification_id}): {batch.headline()}", file=out)
+        for line in batch.worklist.lines if batch.worklist else ():
+            findings = "; ".join(finding_text(item) for item in line.items)
+            link = f" {line.link}" if line.link else ""
+            print(f"  {line.severity:<6} {line.subject} [{MARK_TEXT[line.mark]}]: {findings}{link}", file=out)
         for alert in batch.alerts:
             facts = " ".join(f"{k}={fact_text(v)}" for k, v in alert.facts)
             link = f" {alert.link}" if alert.link else ""

@@ -13,7 +13,8 @@ from email.utils import formatdate
 from html import escape
 from pathlib import Path
 
-from casewatch.delivery.channels.base import Batch, SendResult, fact_text, title
+from agents.worklist import MARK_TEXT, Worklist
+from casewatch.delivery.channels.base import Batch, SendResult, fact_text, finding_text, rules_explained, title
 
 # SMTP replies 4xx are transient by definition (RFC 5321); 5xx are permanent.
 _TRANSIENT = range(400, 500)
@@ -28,9 +29,55 @@ def email_message(batch: Batch, *, sender: str, to: list[str]) -> EmailMessage:
     message["Message-ID"] = f"<{batch.idempotency_key}@casewatch>"
     message["X-Casewatch-Notification"] = str(batch.notification_id)
     message["X-Casewatch-Idempotency-Key"] = batch.idempotency_key
-    message.set_content(_text(batch))
-    message.add_alternative(_html(batch), subtype="html")
+    if batch.worklist is not None:
+        message.set_content(_worklist_text(batch, batch.worklist))
+        message.add_alternative(_worklist_html(batch, batch.worklist), subtype="html")
+    else:
+        message.set_content(_text(batch))
+        message.add_alternative(_html(batch), subtype="html")
     return message
+
+
+def _worklist_text(batch: Batch, worklist: Worklist) -> str:
+    lines = [batch.headline(), ""]
+    if not worklist.lines:
+        lines.append("Nothing is open for this team this week.")
+    for line in worklist.lines:
+        lines.append(f"- {line.severity.upper()} {line.subject} [{MARK_TEXT[line.mark]}], latest {line.latest}")
+        lines += [f"    {finding_text(item)}" for item in line.items]
+        if line.link:
+            lines.append(f"    Case record: {line.link}")
+    explained = rules_explained(worklist)
+    if explained:
+        lines += ["", "The rules on this list:"]
+    for rule, (why, what) in explained.items():
+        lines += [f"{title(rule)}: {why}", f"What to do: {what}", ""]
+    lines += ["", f"casewatch notification {batch.notification_id} to {batch.receiver}."]
+    return "\n".join(lines) + "\n"
+
+
+def _worklist_html(batch: Batch, worklist: Worklist) -> str:
+    parts = [f"<h2>{escape(batch.headline())}</h2>"]
+    if not worklist.lines:
+        parts.append("<p>Nothing is open for this team this week.</p>")
+    else:
+        parts.append(
+            '<table border="1" cellpadding="4" cellspacing="0">'
+            "<tr><th>Severity</th><th>Child ID</th><th>Mark</th><th>Latest</th><th>Findings</th><th>Record</th></tr>"
+        )
+        for line in worklist.lines:
+            findings = "<br>".join(escape(finding_text(item)) for item in line.items)
+            link = f'<a href="{escape(line.link)}">open</a>' if line.link else ""
+            parts.append(
+                f"<tr><td>{escape(line.severity)}</td><td>{escape(line.child_id or '(team)')}</td>"
+                f"<td>{escape(MARK_TEXT[line.mark])}</td><td>{line.latest.isoformat()}</td>"
+                f"<td>{findings}</td><td>{link}</td></tr>"
+            )
+        parts.append("</table>")
+    for rule, (why, what) in rules_explained(worklist).items():
+        parts.append(f"<p><b>{escape(title(rule))}</b>: {escape(why)}<br><b>What to do:</b> {escape(what)}</p>")
+    parts.append(f"<p>casewatch notification {batch.notification_id} to {escape(batch.receiver)}.</p>")
+    return "<html><body>" + "\n".join(parts) + "</body></html>\n"
 
 
 def _explanations(batch: Batch) -> dict[str, tuple[str, str]]:

@@ -10,8 +10,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from agents.worklist import MARK_TEXT, Worklist, WorklistLine
 from casewatch.delivery.allowlist import AlertView
-from casewatch.delivery.channels.base import Batch, SendResult, fact_text, title
+from casewatch.delivery.channels.base import Batch, SendResult, fact_text, finding_text, rules_explained, title
 from casewatch.delivery.channels.http import post_json
 
 CARD_VERSION = "1.5"
@@ -36,16 +37,7 @@ def teams_message(batch: Batch, *, max_bytes: int) -> bytes:
 
 
 def _encode(batch: Batch, shown: list[AlertView], omitted: int) -> bytes:
-    return json.dumps(
-        {
-            "type": "message",
-            "attachments": [
-                {"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card(batch, shown, omitted)}
-            ],
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
+    return _encode_card(card(batch, shown, omitted))
 
 
 def card(batch: Batch, shown: list[AlertView], omitted: int) -> dict[str, Any]:
@@ -110,6 +102,86 @@ def _alert_container(alert: AlertView) -> dict[str, Any]:
     return {"type": "Container", "separator": True, "items": items}
 
 
+def worklist_messages(batch: Batch, worklist: Worklist, *, max_bytes: int) -> list[bytes]:
+    """The worklist as one message, or as several ("part 1 of 3") when one would be over
+    `max_bytes`: whole lines per part, none left out, none cut."""
+    widest = "999 of 999"  # measured with the widest part label, so the real label always fits
+    parts: list[list[WorklistLine]] = []
+    current: list[WorklistLine] = []
+    for line in worklist.lines:
+        if len(_encode_card(worklist_card(batch, worklist, [*current, line], widest))) <= max_bytes:
+            current.append(line)
+            continue
+        if not current:
+            raise ValueError(f"the worklist line for {line.subject} alone is over {max_bytes} bytes")
+        parts.append(current)
+        current = [line]
+        if len(_encode_card(worklist_card(batch, worklist, current, widest))) > max_bytes:
+            raise ValueError(f"the worklist line for {line.subject} alone is over {max_bytes} bytes")
+    parts.append(current)
+    total = len(parts)
+    return [
+        _encode_card(worklist_card(batch, worklist, part, f"{number} of {total}" if total > 1 else None))
+        for number, part in enumerate(parts, start=1)
+    ]
+
+
+def worklist_card(batch: Batch, worklist: Worklist, lines: list[WorklistLine], part: str | None) -> dict[str, Any]:
+    counts = worklist.counts()
+    headline = batch.headline() + (f" (part {part})" if part else "")
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": headline,
+            "size": "Medium",
+            "weight": "Bolder",
+            "wrap": True,
+            "color": "Attention" if counts["high"] else "Default",
+        },
+        {
+            "type": "TextBlock",
+            "text": f"{counts['lines']} lines: {counts['new']} new, {counts['open']} still open, "
+            f"{counts['overdue']} overdue; {counts['findings']} findings. Highest severity first, then newest.",
+            "isSubtle": True,
+            "spacing": "None",
+            "wrap": True,
+        },
+    ]
+    if not worklist.lines:
+        body.append({"type": "TextBlock", "text": "Nothing is open for this team this week.", "wrap": True})
+    body += [_line_container(line) for line in lines]
+    shown = Worklist(worklist.team, worklist.week, tuple(lines))
+    for rule, (why, what) in rules_explained(shown).items():
+        body += [
+            {"type": "TextBlock", "text": f"**{title(rule)}**: {why}", "wrap": True, "separator": True},
+            {"type": "TextBlock", "text": f"**What to do:** {what}", "wrap": True, "spacing": "Small"},
+        ]
+    return {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
+
+
+def _line_container(line: WorklistLine) -> dict[str, Any]:
+    items: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": f"{line.severity.upper()} · {line.subject} · {MARK_TEXT[line.mark]} · latest {line.latest}",
+            "weight": "Bolder",
+            "wrap": True,
+        }
+    ]
+    items += [{"type": "TextBlock", "text": f"- {finding_text(item)}", "wrap": True, "spacing": "Small"}
+              for item in line.items]  # fmt: skip
+    if line.link:
+        items.append({"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": "Open case record",
+                                                         "url": line.link}]})  # fmt: skip
+    return {"type": "Container", "separator": True, "items": items}
+
+
+def _encode_card(content: dict[str, Any]) -> bytes:
+    message = {"type": "message", "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None,
+                                                   "content": content}]}  # fmt: skip
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 class TeamsChannel:
     kind = "teams"
 
@@ -117,5 +189,21 @@ class TeamsChannel:
         self._url, self._max_bytes, self._timeout = url, max_bytes, timeout
 
     def send(self, batch: Batch) -> SendResult:
+        if batch.worklist is not None:
+            return self._send_worklist(batch, batch.worklist)
         body = teams_message(batch, max_bytes=self._max_bytes)
         return post_json(self._url, body, {"Idempotency-Key": batch.idempotency_key}, self._timeout)
+
+    def _send_worklist(self, batch: Batch, worklist: Worklist) -> SendResult:
+        """Every part in order, each with its own key; a failed part fails the notification, whose
+        retry posts every part again (with the same keys, so a receiver can drop the copies)."""
+        try:
+            parts = worklist_messages(batch, worklist, max_bytes=self._max_bytes)
+        except ValueError as error:
+            return SendResult.failed(str(error), retryable=False)  # a retry would not make it fit
+        for number, body in enumerate(parts, start=1):
+            key = batch.idempotency_key if len(parts) == 1 else f"{batch.idempotency_key}-{number}"
+            result = post_json(self._url, body, {"Idempotency-Key": key}, self._timeout)
+            if not result.ok:
+                return result
+        return SendResult.sent()

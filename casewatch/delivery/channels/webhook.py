@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from casewatch.delivery.channels.base import Batch, SendResult
 from casewatch.delivery.channels.http import post_json
@@ -22,7 +23,7 @@ WEBHOOK_VERSION = 1
 
 
 def webhook_body(batch: Batch, now: datetime) -> bytes:
-    document = {
+    document: dict[str, Any] = {
         "version": WEBHOOK_VERSION,
         "idempotency_key": batch.idempotency_key,
         "notification_id": batch.notification_id,
@@ -33,6 +34,8 @@ def webhook_body(batch: Batch, now: datetime) -> bytes:
         "alerts": [alert.as_dict() for alert in batch.alerts],
         "sent_at": now.isoformat(),
     }
+    if batch.worklist is not None:  # kind "worklist": the team's weekly list, one entry per child
+        document["worklist"] = batch.worklist.to_dict()
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
