@@ -131,7 +131,9 @@ def missing_file(paths: list[Path]) -> bool:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
-    parser.add_argument("--dry-run", action="store_true", help="validate and report, publish nothing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate and report, publish nothing; ends with which rules can run on these files "
+                             "and what each silent one lacks")  # fmt: skip
     parser.set_defaults(run=run)
 
 
