@@ -26,7 +26,7 @@ from agents.episodes import Episodes, closure_of, episodes_of
 from agents.rules.base import EventRule, Finding, RuleParams, setting
 from agents.state import AgreementRecord, ChildState, ReferralRecord
 from schemas.alerts import DeliveryClass, Severity
-from schemas.events import CaseEvent, WrittenAgreement
+from schemas.events import CaseEvent, Plan, WrittenAgreement
 
 RULE_ID = "rereferral_after_agreement"
 
@@ -59,8 +59,9 @@ def evaluate(state: ChildState, event: CaseEvent, params: Params) -> list[Findin
         until = add_months(made_day, window + 1)
         days = [d for d in referrals if made_day < d <= until]
     else:
-        # A closure or referral moves episodes, and a referral is history for those after it.
-        days = [d for d in referrals if d >= event.day]
+        # A closure or referral moves episodes, and a referral or plan is history for those after it.
+        since = state.plans[event.plan_id].first if isinstance(event, Plan) else event.day
+        days = [d for d in referrals if d >= since]
     if not days:
         return []
     made = sorted(
@@ -144,6 +145,6 @@ RULE = EventRule(
         "Review whether the agreement was proportionate to the risk and whether it was kept; consider a "
         "strategy discussion or assessment rather than a new agreement, and record the outcome in the case record."
     ),
-    triggers=frozenset({"referral", "agreement", "closure"}),
+    triggers=frozenset({"referral", "agreement", "closure", "plan"}),
     evaluate=evaluate,
 )

@@ -90,3 +90,10 @@ def test_severity_comes_from_the_case_history(history: list, severity: str) -> N
     steps = [*history, agreement("2024-01-10"), referral("2024-05-02")]
     [alert] = [a for a in run_live(steps, None, RulesConfig()) if a.rule == RULE]
     assert alert.severity == severity
+
+
+def test_an_earlier_plan_arriving_late_updates_the_severity_as_replay_has_it() -> None:
+    steps = [agreement("2024-01-10"), referral("2024-05-02"), plan("2023-06-01", plan="old")]
+    alerts = [a for a in run_live(steps, None, RulesConfig()) if a.rule == RULE]
+    assert [a.severity for a in alerts] == ["medium", "high"]
+    assert len({a.alert_id for a in alerts}) == 1
