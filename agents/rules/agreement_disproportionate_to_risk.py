@@ -31,6 +31,7 @@ from schemas.codes import ASSESSMENT_FACTORS
 from schemas.events import Assessment, CaseClosure, CaseEvent, Plan, Referral, Section47Enquiry, WrittenAgreement
 
 RULE_ID = "agreement_disproportionate_to_risk"
+LOWER: dict[str, Severity] = {"sanctioned": "medium", "outside_the_episode": "low"}  # patterns below the rule's
 HIGH_RISK_FACTORS = frozenset({"19B", "19C", "11A", "18B", "18C", "3A", "3B", "3C", "22A", "24A"})
 
 
@@ -94,37 +95,66 @@ def _span(state: ChildState, event: CaseEvent) -> tuple[date, date] | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """What the assessments, enquiries and CP plans from `start` to the agreement's day show."""
+
+    factors: frozenset[str]
+    assessed: tuple[tuple[str, str], ...]  # (day, event id) of the assessments that showed them
+    enquiries: tuple[tuple[date, str], ...]
+    plans: tuple[tuple[date, str, date | None], ...]  # (first, event id, ended)
+
+    @property
+    def responded(self) -> bool:
+        return bool(self.enquiries or self.plans)
+
+
+def _evidence(state: ChildState, start: date, made: date, params: Params) -> _Evidence:
+    factors: set[str] = set()
+    assessed = []
+    for assessment in state.assessments.values():
+        found = assessment.factors & params.high_risk_factors
+        if found and start <= assessment.day <= made:
+            factors |= found
+            assessed.append((assessment.day.isoformat(), assessment.event_id))
+    enquiries = tuple(sorted(s for s in state.enquiries.values() if start <= s[0] <= made))
+    plans = tuple(sorted(
+        (p.first, p.event_id, p.ended)
+        for p in state.plans.values()
+        if p.plan_type == "cp" and p.first <= made and p.last >= start
+    ))  # fmt: skip
+    return _Evidence(frozenset(factors), tuple(assessed), enquiries, plans)
+
+
 def _judge(state: ChildState, agreement_id: str, agreement: AgreementRecord, params: Params) -> Finding | None:
     made = agreement.made
     assert made is not None
     episodes = episodes_of(state)
     episode = episodes.on(made)
-    start = episode.start if episode is not None else add_months(made, -params.lookback_months)
-    evidence: list[tuple[str, str]] = []  # (day, event id), for the alert's event ids in time order
-    factors: set[str] = set()
-    for assessment in state.assessments.values():
-        found = assessment.factors & params.high_risk_factors
-        if found and start <= assessment.day <= made:
-            factors |= found
-            evidence.append((assessment.day.isoformat(), assessment.event_id))
-    enquiries = sorted(s for s in state.enquiries.values() if start <= s[0] <= made)
-    plans = sorted(
-        (p.first, p.event_id, p.ended)
-        for p in state.plans.values()
-        if p.plan_type == "cp" and p.first <= made and p.last >= start
-    )
-    responded = bool(enquiries or plans)
-    closed = closure_of(state, agreement, episodes)
-    if factors and not responded:
-        pattern, delivery = "instead_of_statutory_response", params.no_response_delivery
-    elif responded and closed is not None:
-        pattern, delivery = "step_down_at_closure", None
-    elif factors:
-        pattern, delivery = "sanctioned", params.sanctioned_delivery
-    elif (params.section47 and enquiries) or (params.child_protection_plan and plans):
-        pattern, delivery = "statutory_response_in_episode", None
-    else:
+    window = add_months(made, -params.lookback_months)
+    start = episode.start if episode is not None else window
+    wide, own = _evidence(state, window, made, params), _evidence(state, start, made, params)
+    # Whether there is a finding at all only grows as facts arrive (the look-back window, any
+    # closure after the agreement), so live and replay raise the same ids whatever order the
+    # topics are read in; which pattern it is, from the episode, may change under that id.
+    opted = (params.section47 and wide.enquiries) or (params.child_protection_plan and wide.plans)
+    closing = agreement.accompanies_closure or any(c >= made for c in state.closures)
+    if not (wide.factors or (wide.responded and closing) or opted):
         return None
+    closed = closure_of(state, agreement, episodes)
+    shown = own
+    if own.factors and not own.responded:
+        pattern, delivery = "instead_of_statutory_response", params.no_response_delivery
+    elif own.responded and closed is not None:
+        pattern, delivery = "step_down_at_closure", None
+    elif own.factors:
+        pattern, delivery = "sanctioned", params.sanctioned_delivery
+    elif (params.section47 and own.enquiries) or (params.child_protection_plan and own.plans):
+        pattern, delivery = "statutory_response_in_episode", None
+    else:  # the evidence is from an earlier episode, or the agreement ended before the closure
+        pattern, delivery, shown = "outside_the_episode", "report", wide
+    factors, enquiries, plans = set(shown.factors), shown.enquiries, shown.plans
+    evidence = list(shown.assessed)
     evidence += [(d.isoformat(), e) for d, e in enquiries]
     evidence += [(d.isoformat(), e) for d, e, _ in plans]
     enquiry = enquiries[0][0].isoformat() if enquiries else None
@@ -158,7 +188,7 @@ def _judge(state: ChildState, agreement_id: str, agreement: AgreementRecord, par
             "risk": "; ".join(risk),
             "accompanied_closure": closed is not None,
         },
-        severity="medium" if pattern == "sanctioned" else None,
+        severity=LOWER.get(pattern),
         delivery=delivery,
     )
 

@@ -49,12 +49,13 @@ ROWS = [
         [referral("2024-01-02"), section47("2024-01-20"), agreement("2024-03-01"), closure("2024-03-01")], None, [WA]),
     row("the closure arrives late", [referral("2024-01-02"), section47("2024-01-20"), agreement("2024-03-01"),
                                      closure("2024-03-01")][::-1], None, [WA]),
+    # Raised only as outside_the_episode (report class, low): see the test below.
     row("a previous episode's section 47 and plan do not count",
         [referral("2023-03-01"), section47("2023-03-10"), plan("2023-04-01"), plan("2023-09-01", "ended"),
-         closure("2023-10-01"), referral("2024-01-02"), agreement("2024-03-01"), closure("2024-03-01")], None, []),
+         closure("2023-10-01"), referral("2024-01-02"), agreement("2024-03-01"), closure("2024-03-01")], None, [WA]),
     row("a previous episode's factors do not count",
         [referral("2023-03-01"), assessment("2023-03-20", "19C"), closure("2023-10-01"), referral("2024-01-02"),
-         agreement("2024-03-01")], None, []),
+         agreement("2024-03-01")], None, [WA]),
     row("a CIN plan is not high risk", [plan("2024-01-01", type="cin"), agreement("2024-02-01")], None, []),
     row("review and breach events are not agreements", [assessment("2024-01-05", "19C"),
                                                         agreement("2024-02-01", "reviewed")], None, []),
@@ -93,3 +94,22 @@ def test_a_step_down_at_closure_is_a_worklist_line_that_says_when_the_plan_ended
     assert (alert.facts["pattern"], alert.delivery, alert.severity) == ("step_down_at_closure", "worklist", "high")
     assert alert.facts["cp_plan_ended"] == "2024-08-01" and alert.facts["closed_on"] == "2024-08-20"
     assert "ended 2024-08-01" in alert.explanation
+
+
+def test_evidence_from_a_previous_episode_is_only_counted_in_the_report() -> None:
+    steps = [referral("2023-03-01"), assessment("2023-03-20", "19C"), closure("2023-10-01"), referral("2024-01-02"),
+             agreement("2024-03-01")]  # fmt: skip
+    [alert] = [a for a in run_live(steps, None, RulesConfig()) if a.rule == RULE][-1:]
+    assert (alert.facts["pattern"], alert.delivery, alert.severity) == ("outside_the_episode", "report", "low")
+
+
+def test_a_referral_read_after_the_agreement_moves_the_episode_under_the_same_id() -> None:
+    # Topics are read in any order: the agreement first judged without its episode (a
+    # same-day message), then the referrals and closure place the assessment in an earlier
+    # episode. The alert id stays; its latest content is what replay has.
+    steps = [assessment("2023-03-20", "19C"), agreement("2024-03-01"), referral("2023-03-01"),
+             closure("2023-10-01"), referral("2024-01-02")]  # fmt: skip
+    alerts = [a for a in run_live(steps, None, RulesConfig()) if a.rule == RULE]
+    assert len({a.alert_id for a in alerts}) == 1
+    assert alerts[0].facts["pattern"] == "instead_of_statutory_response"
+    assert (alerts[-1].facts["pattern"], alerts[-1].delivery) == ("outside_the_episode", "report")
