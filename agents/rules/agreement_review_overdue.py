@@ -13,7 +13,7 @@ the deadline decide it, so the live timer and replay agree whenever they look.
 On open cases only: after closure nobody is allocated, so "ask the allocated worker"
 cannot be done. An agreement left in place at a closure (agents/episodes.py: given by the
 source, or derived from an agreement still open on its episode's closure day) is instead
-one finding on the closure day, "closed with an agreement nobody will review" (keys: the
+one finding about the closure day (raised the day after, once its events are in), "closed with an agreement nobody will review" (keys: the
 agreement and "closure") when a review was still to come (its date plus grace on or after
 the closure day), and no review deadline after the closure is raised.
 """
@@ -50,7 +50,8 @@ def deadlines(state: ChildState, params: Params) -> list[Deadline]:
         if closed is not None and params.at_closure and any(d + grace >= closed for d in review_dates):
             # a review still to come when the case closed: nobody is left to hold it
             keys = (agreement_id, "closure")
-            found.append(Deadline(closed, keys, partial(_closed, agreement_id, agreement, closed)))
+            # due the day after: by then the closure day's own events (a last review) are in
+            found.append(Deadline(closed + timedelta(days=1), keys, partial(_closed, agreement_id, agreement, closed)))
         episode = episodes.on(agreement.made)
         case_closed = closed if closed is not None else episode.closed if episode is not None else None
         for review_due, set_on in sorted(review_dates.items()):
