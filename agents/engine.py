@@ -28,6 +28,7 @@ from agents.state import (
 from schemas.alerts import Alert, Severity
 from schemas.events import (
     Assessment,
+    CaseClosure,
     CaseEvent,
     Contact,
     Plan,
@@ -225,10 +226,13 @@ def fold(state: ChildState, event: CaseEvent) -> None:
     if isinstance(event, Referral):
         known = state.referrals.get(day)
         if known is None or event.event_id < known.event_id:
-            state.referrals[day] = ReferralRecord(event_id=event.event_id, team=event.team)
+            state.referrals[day] = ReferralRecord(event.event_id, event.team, event.referrals_last_12_months)
         if event.concerns:
             state.concerns[event.event_id] = ConcernRecord(day, "referral", frozenset(event.concerns))
+    elif isinstance(event, CaseClosure):
+        _keep_first(state.closures, day, event.event_id)
     elif isinstance(event, Contact):
+        _keep_first(state.contacts, day, event.event_id)
         if event.concerns:
             state.concerns[event.event_id] = ConcernRecord(day, "contact", frozenset(event.concerns))
     elif isinstance(event, Assessment):
@@ -240,21 +244,28 @@ def fold(state: ChildState, event: CaseEvent) -> None:
         if known_enquiry is None or (day, event.event_id) < known_enquiry:
             state.enquiries[event.enquiry_id] = (day, event.event_id)
     elif isinstance(event, StrategyDiscussion):
-        known_id = state.strategy_discussions.get(day)
-        if known_id is None or event.event_id < known_id:
-            state.strategy_discussions[day] = event.event_id
+        _keep_first(state.strategy_discussions, day, event.event_id)
     elif isinstance(event, Plan):
         _fold_plan(state, event)
 
 
+def _keep_first(days: dict[date, str], day: date, event_id: str) -> None:
+    """One event per day: the lowest id, so any arrival order keeps the same one."""
+    known = days.get(day)
+    if known is None or event_id < known:
+        days[day] = event_id
+
+
 def _fold_assessment(state: ChildState, event: Assessment) -> None:
     """One record per assessment id: the earliest event, and every factor any version gave."""
-    day, factors = event.day, frozenset(event.factors)
+    day, factors, started = event.day, frozenset(event.factors), event.started_on
     known = state.assessments.get(event.assessment_id)
     if known is None:
-        state.assessments[event.assessment_id] = AssessmentRecord(day, event.event_id, event.team, factors)
+        state.assessments[event.assessment_id] = AssessmentRecord(day, event.event_id, event.team, factors, started)
         return
     known.factors = known.factors | factors
+    if started is not None and (known.started is None or started < known.started):
+        known.started = started
     if (day, event.event_id) < (known.day, known.event_id):
         known.day, known.event_id, known.team = day, event.event_id, event.team
 
@@ -282,12 +293,21 @@ def _fold_agreement(record: AgreementRecord, event: WrittenAgreement) -> None:
 def _fold_plan(state: ChildState, event: Plan) -> None:
     """A plan is the span its events show it open, with every category it was given."""
     day, categories = event.day, frozenset(event.categories)
+    if event.action != "ended":  # a CIN or CP meeting: the plan's start (conference) or a review
+        _keep_first(state.meetings, day, event.event_id)
+    ended = day if event.action == "ended" else None
     known = state.plans.get(event.plan_id)
     if known is None:
-        state.plans[event.plan_id] = PlanRecord(event.plan_type, day, day, event.event_id, event.team, categories)
+        state.plans[event.plan_id] = PlanRecord(
+            event.plan_type, day, day, event.event_id, event.team, categories, ended, event.previous_plans
+        )
         return
     known.categories = known.categories | categories
     known.last = max(known.last, day)
+    if ended is not None and (known.ended is None or ended < known.ended):
+        known.ended = ended
+    if event.previous_plans is not None:
+        known.previous_plans = max(known.previous_plans or 0, event.previous_plans)
     if (day, event.event_id) < (known.first, known.event_id):
         known.first, known.event_id, known.team = day, event.event_id, event.team
 
@@ -317,6 +337,10 @@ def prune(state: ChildState, cutoff: date) -> None:
         state.plans = {k: p for k, p in state.plans.items() if p.last >= cutoff}
     if state.strategy_discussions and min(state.strategy_discussions) < cutoff:
         state.strategy_discussions = {d: e for d, e in state.strategy_discussions.items() if d >= cutoff}
+    for name in ("closures", "contacts", "meetings"):
+        days: dict[date, str] = getattr(state, name)
+        if days and min(days) < cutoff:
+            setattr(state, name, {d: e for d, e in days.items() if d >= cutoff})
     if state.emitted:
         state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
 

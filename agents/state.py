@@ -69,6 +69,15 @@ class ReferralRecord:
 
     event_id: str
     team: str
+    last_12_months: int | None = None  # referrals in the 12 months before, where the source says
+
+    def to_list(self) -> list[Any]:
+        data: list[Any] = [self.event_id, self.team]
+        return data if self.last_12_months is None else [*data, self.last_12_months]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> "ReferralRecord":
+        return cls(data[0], data[1], data[2] if len(data) > 2 else None)
 
 
 @dataclass
@@ -79,13 +88,21 @@ class AssessmentRecord:
     event_id: str
     team: str
     factors: frozenset[str]
+    started: date | None = None  # its actual start, where the source gives it (the day is authorisation)
+
+    @property
+    def began(self) -> date:
+        """The day work on it began: the start where known, else the day it is dated."""
+        return self.started if self.started is not None else self.day
 
     def to_list(self) -> list[Any]:
-        return [self.day.isoformat(), self.event_id, self.team, sorted(self.factors)]
+        data: list[Any] = [self.day.isoformat(), self.event_id, self.team, sorted(self.factors)]
+        return data if self.started is None else [*data, self.started.isoformat()]
 
     @classmethod
     def from_list(cls, data: list[Any]) -> "AssessmentRecord":
-        return cls(date.fromisoformat(data[0]), data[1], data[2], frozenset(data[3]))
+        started = date.fromisoformat(data[4]) if len(data) > 4 else None
+        return cls(date.fromisoformat(data[0]), data[1], data[2], frozenset(data[3]), started)
 
 
 @dataclass
@@ -114,15 +131,21 @@ class PlanRecord:
     event_id: str  # of the first event seen
     team: str
     categories: frozenset[str]
+    ended: date | None = None  # the day an "ended" event gave, if any
+    previous_plans: int | None = None  # earlier CP plans of the child, where the source says
 
     def to_list(self) -> list[Any]:
-        return [self.plan_type, self.first.isoformat(), self.last.isoformat(), self.event_id, self.team,
-                sorted(self.categories)]  # fmt: skip
+        data: list[Any] = [self.plan_type, self.first.isoformat(), self.last.isoformat(), self.event_id, self.team,
+                           sorted(self.categories)]  # fmt: skip
+        if self.ended is not None or self.previous_plans is not None:
+            data += [_iso(self.ended), self.previous_plans]
+        return data
 
     @classmethod
     def from_list(cls, data: list[Any]) -> "PlanRecord":
+        extra = data[6:8] if len(data) > 6 else [None, None]
         return cls(data[0], date.fromisoformat(data[1]), date.fromisoformat(data[2]), data[3], data[4],
-                   frozenset(data[5]))  # fmt: skip
+                   frozenset(data[5]), _day(extra[0]), extra[1])  # fmt: skip
 
 
 @dataclass
@@ -136,6 +159,9 @@ class ChildState:
     enquiries: dict[str, tuple[date, str]] = field(default_factory=dict)  # section 47: id -> (start, event id)
     plans: dict[str, PlanRecord] = field(default_factory=dict)  # by plan id
     strategy_discussions: dict[date, str] = field(default_factory=dict)  # day -> event id
+    closures: dict[date, str] = field(default_factory=dict)  # closure day -> event id (episodes.py reads them)
+    contacts: dict[date, str] = field(default_factory=dict)  # contact day -> event id (a follow-up)
+    meetings: dict[date, str] = field(default_factory=dict)  # CIN/CP plan start or review day -> event id
     # alert_id -> (fingerprint of what was last emitted, day the alert is about)
     emitted: dict[str, tuple[str, date]] = field(default_factory=dict)
     latest: date | None = None
@@ -145,13 +171,16 @@ class ChildState:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "referrals": {d.isoformat(): [r.event_id, r.team] for d, r in sorted(self.referrals.items())},
+            "referrals": {d.isoformat(): r.to_list() for d, r in sorted(self.referrals.items())},
             "agreements": {k: a.to_dict() for k, a in sorted(self.agreements.items())},
             "assessments": {k: a.to_list() for k, a in sorted(self.assessments.items())},
             "concerns": {k: c.to_list() for k, c in sorted(self.concerns.items())},
             "enquiries": {k: [d.isoformat(), e] for k, (d, e) in sorted(self.enquiries.items())},
             "plans": {k: p.to_list() for k, p in sorted(self.plans.items())},
             "strategy_discussions": {d.isoformat(): e for d, e in sorted(self.strategy_discussions.items())},
+            "closures": {d.isoformat(): e for d, e in sorted(self.closures.items())},
+            "contacts": {d.isoformat(): e for d, e in sorted(self.contacts.items())},
+            "meetings": {d.isoformat(): e for d, e in sorted(self.meetings.items())},
             "emitted": {k: [fp, d.isoformat()] for k, (fp, d) in sorted(self.emitted.items())},
         }
         data = {k: v for k, v in data.items() if v}
@@ -166,8 +195,7 @@ class ChildState:
             return cls()
         return cls(
             referrals={
-                date.fromisoformat(d): ReferralRecord(event_id=r[0], team=r[1])
-                for d, r in data.get("referrals", {}).items()
+                date.fromisoformat(d): ReferralRecord.from_list(r) for d, r in data.get("referrals", {}).items()
             },
             agreements={k: AgreementRecord.from_dict(a) for k, a in data.get("agreements", {}).items()},
             assessments={k: AssessmentRecord.from_list(a) for k, a in data.get("assessments", {}).items()},
@@ -175,6 +203,9 @@ class ChildState:
             enquiries={k: (date.fromisoformat(v[0]), v[1]) for k, v in data.get("enquiries", {}).items()},
             plans={k: PlanRecord.from_list(p) for k, p in data.get("plans", {}).items()},
             strategy_discussions={date.fromisoformat(d): e for d, e in data.get("strategy_discussions", {}).items()},
+            closures={date.fromisoformat(d): e for d, e in data.get("closures", {}).items()},
+            contacts={date.fromisoformat(d): e for d, e in data.get("contacts", {}).items()},
+            meetings={date.fromisoformat(d): e for d, e in data.get("meetings", {}).items()},
             emitted={k: (v[0], date.fromisoformat(v[1])) for k, v in data.get("emitted", {}).items()},
             latest=_day(data.get("latest")),
             due=_day(data.get("due")),

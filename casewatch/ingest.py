@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from agents.readiness import Readiness, table_lines
 from casewatch.config_file import load_input_policy
 from casewatch.settings import Settings, SettingsError
 from schemas.events import CaseEvent
@@ -84,12 +85,18 @@ def ingest_files(
     options: SourceOptions | None = None,
     out: TextIO = sys.stderr,
     progress_every: int = 50_000,
+    readiness: Readiness | None = None,
 ) -> IngestReport:
-    """Validate every record; publish the good ones (and dead-letter the rest) unless dry-run."""
+    """Validate every record; publish the good ones (and dead-letter the rest) unless dry-run.
+
+    With `readiness`, every good event is also shown to it, for the per-rule data-readiness report.
+    """
     report = IngestReport()
     events = read_events(paths, options or SourceOptions(), report, publisher=publisher, out=out,
                          progress_every=progress_every)  # fmt: skip
     for event in events:
+        if readiness is not None:
+            readiness.see(event)
         if publisher is not None:
             publisher.event(event)
     if publisher is not None:
@@ -128,7 +135,9 @@ def missing_file(paths: list[Path]) -> bool:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
-    parser.add_argument("--dry-run", action="store_true", help="validate and report, publish nothing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="validate and report, publish nothing; ends with which rules can run on these files "
+                             "and what each silent one lacks")  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -136,7 +145,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if missing_file(args.paths):
         return 2
     if args.dry_run:
-        report = ingest_files(args.paths, None, options=source_options(args, settings))
+        readiness = Readiness()
+        report = ingest_files(args.paths, None, options=source_options(args, settings), readiness=readiness)
+        print(report.summary())
+        print("\n".join(table_lines(readiness.report())))
+        return 0
     else:
         from streams.publish import Publisher
 

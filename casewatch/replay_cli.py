@@ -14,6 +14,8 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
+from agents.episodes import referrals_in_open_episode
+from agents.readiness import Readiness, table_lines
 from agents.replay import replay
 from agents.rules import RulesConfig, RulesConfigError
 from agents.stats import referral_stats
@@ -49,24 +51,38 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     report = IngestReport()
     events = list(read_events(args.paths, source_options(args, settings), report))
+    readiness = Readiness()
+    for event in events:
+        readiness.see(event)
     if overrides is not None:
         return _what_if(events, rules, overrides, args, report)
     result = replay(events, rules, as_of=args.as_of)
     alerts = sorted(result.alerts.values(), key=lambda a: (a.occurred_at, a.alert_id))
     known = [e for e in events if args.as_of is None or e.day <= args.as_of]
+    in_open = referrals_in_open_episode(result.states)
+    rules_ready = readiness.report()
     document = {
         "events": result.events,
         "rejected": report.rejected_total,
         "alerts": [a.model_dump(mode="json") for a in alerts],
         "stats": referral_stats(known, as_of=args.as_of).to_dict(),
         "volume": _volume(alerts, routing, min((e.day for e in known), default=None), result.now),
+        "rules": {rule: ready.to_dict() for rule, ready in rules_ready.items()},
+        "data_quality": {
+            "referrals_in_open_episode": len(in_open),
+            "examples": [{"child_id": c, "referral_date": d.isoformat()} for c, d in in_open[:SHOWN_EXAMPLES]],
+        },
     }
     if args.format == "json":
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         _table(document, alerts)
+        print("\n".join(table_lines(rules_ready)))
     return 0
+
+
+SHOWN_EXAMPLES = 20  # data-quality examples in the JSON document
 
 
 def _volume(
@@ -138,6 +154,10 @@ def _table(document: dict[str, Any], alerts: list[Alert]) -> None:
           f"({stats['re_referral_rate']:.1%}; DfE definition, 12 calendar months; all dates together)")  # fmt: skip
     for period in stats["periods"]:
         _period_line(period)
+    quality = document["data_quality"]
+    if quality["referrals_in_open_episode"]:
+        print(f"referrals in an open episode {quality['referrals_in_open_episode']:,} (not counted as referrals: "
+              "DfE rules 8815/8816/8820)")  # fmt: skip
     print(f"alerts {len(alerts):,}")
     if alerts:
         print(f"{'occurred':<11} {'severity':<8} {'rule':<36} {'child':<14} {'team':<22} facts")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from agents.rules.base import EventRule, Finding, RuleParams, setting
 from agents.state import ChildState
-from schemas.alerts import Severity
+from schemas.alerts import DeliveryClass, Severity
 from schemas.events import Assessment, CaseEvent
 
 RULE_ID = "child_views_not_recorded"
@@ -20,6 +20,9 @@ RULE_ID = "child_views_not_recorded"
 @dataclass(frozen=True)
 class Params(RuleParams):
     severity: Severity = setting("low", "severity of its alerts: low, medium or high")
+    delivery: DeliveryClass = setting(
+        "report", "how its findings reach a manager: immediate, worklist (weekly) or report (QA report only)"
+    )
 
 
 def evaluate(state: ChildState, event: CaseEvent, params: Params) -> list[Finding]:

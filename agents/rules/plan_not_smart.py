@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from agents.rules.base import EventRule, Finding, RuleParams, codes, setting
 from agents.state import ChildState
+from schemas.alerts import DeliveryClass
 from schemas.events import CaseEvent, Plan
 
 RULE_ID = "plan_not_smart"
@@ -21,6 +22,9 @@ RULE_ID = "plan_not_smart"
 
 @dataclass(frozen=True)
 class Params(RuleParams):
+    delivery: DeliveryClass = setting(
+        "report", "how its findings reach a manager: immediate, worklist (weekly) or report (QA report only)"
+    )
     plan_types: frozenset[str] = setting(frozenset({"cp", "cin"}), "plan types judged: cp, cin",
                                          choices=frozenset({"cp", "cin"}))  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 Finding served (LGA peer review, shared/DOMAIN.md): "sexual-abuse risk not explicitly
 recognised among risk factors". A contact or referral coded with a sexual-abuse concern
-(19B, 19C, 11A, or the pre-2021 19A), or a plan with category SAB, while the episode's
+(19B, 19C, 11A, or the pre-2021 19A), or a plan with category SAB or MUL (the statutory
+variant: a CIN census or Annex A carries plan categories but no concerns), while the episode's
 assessment factors hold none of 19B, 19C, 11A (nor 19A), means the risk reached the
 front door but not the assessment.
 
@@ -11,7 +12,8 @@ raised in the days before it (default 90: the episode), or a SAB plan was open w
 that many days either side. The other assessments counted are those of the same window
 up to the assessment itself: they come before it on the same topic, so the answer is
 the same live and in replay. An assessment with no factors at all says nothing and is
-not judged.
+not judged. The contact variant runs only where the sources supply concern codes; the
+data-readiness report (agents/readiness.py) says when they do not.
 """
 
 from dataclasses import dataclass
@@ -35,7 +37,9 @@ class Params(RuleParams):
         choices=ASSESSMENT_FACTORS,
     )  # fmt: skip
     plan_categories: frozenset[str] = setting(
-        frozenset({"SAB"}), "plan categories of abuse that raise a sexual-abuse concern", choices=ABUSE_CATEGORIES
+        frozenset({"SAB", "MUL"}),
+        "plan categories of abuse that raise a sexual-abuse concern (MUL: multiple)",
+        choices=ABUSE_CATEGORIES,
     )
     recorded_factors: frozenset[str] = setting(
         SEXUAL_ABUSE_CODES, "assessment factors that show the risk was recognised", choices=ASSESSMENT_FACTORS

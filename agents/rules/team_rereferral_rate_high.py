@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from agents.calendar import add_months, within_months_after
 from agents.rules.base import Finding, RuleParams, TeamRule, setting
 from agents.state import ChildState, TeamFact, TeamState
+from schemas.alerts import DeliveryClass
 from schemas.events import CaseEvent, Referral, WrittenAgreement
 
 RULE_ID = "team_rereferral_rate_high"
@@ -31,6 +32,8 @@ NATIONAL_RATE = 0.226  # 142,900 of 632,830 referrals in England, year to March 
 
 @dataclass(frozen=True)
 class Params(RuleParams):
+    delivery: DeliveryClass = setting("report", "how its findings reach a manager: immediate, worklist (weekly) "
+                                      "or report (QA report only)")  # fmt: skip
     threshold: float = setting(NATIONAL_RATE, "re-referral rate above which a team's month is raised (0.226 = "
                                "22.6%)", minimum=0.0, maximum=1.0)  # fmt: skip
     min_referrals: int = setting(20, "fewest referrals in the period for a rate to be judged", minimum=1)

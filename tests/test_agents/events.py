@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime
 
-from schemas.events import CaseEvent, Referral, WrittenAgreement
+from schemas.events import CaseClosure, CaseEvent, Referral, WrittenAgreement
 
 
 def at(day: str) -> datetime:
@@ -13,6 +13,13 @@ def referral(day: str, *, child: str = "C1", event_id: str | None = None, team: 
     return Referral(
         event_id=event_id or f"ref-{child}-{day}", child_id=child, occurred_at=at(day), recorded_at=at(day),
         team=team, source="test",
+    )  # fmt: skip
+
+
+def closure(day: str, *, child: str = "C1", reason: str = "RC7", team: str = "CIN East") -> CaseClosure:
+    return CaseClosure(
+        event_id=f"close-{child}-{day}", child_id=child, occurred_at=at(day), recorded_at=at(day), team=team,
+        source="test", reason=reason,
     )  # fmt: skip
 
 

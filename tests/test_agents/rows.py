@@ -22,6 +22,7 @@ from agents.state import ChildState, TeamState
 from schemas.alerts import Alert
 from schemas.events import (
     Assessment,
+    CaseClosure,
     CaseEvent,
     Contact,
     Plan,
@@ -55,6 +56,10 @@ def referral(day: str, *concerns: str, id: str | None = None, child: str = CHILD
     return Referral(**_base("referral", day, id, child, team), concerns=list(concerns))
 
 
+def closure(day: str, reason: str = "RC7", *, id: str | None = None, child: str = CHILD) -> CaseClosure:
+    return CaseClosure(**_base("closure", day, id, child, TEAM), reason=reason)
+
+
 def contact(day: str, *concerns: str, id: str | None = None, child: str = CHILD, team: str = TEAM) -> Contact:
     return Contact(**_base("contact", day, id, child, team), concerns=list(concerns))
 
@@ -84,6 +89,7 @@ def assessment(
     *factors: str,
     assessment: str = "a1",
     views: bool | None = None,
+    started: str | None = None,
     id: str | None = None,
     child: str = CHILD,
     team: str = TEAM,
@@ -93,6 +99,7 @@ def assessment(
         assessment_id=assessment,
         factors=list(factors),
         child_views_recorded=views,
+        started_on=date.fromisoformat(started) if started else None,
     )
 
 

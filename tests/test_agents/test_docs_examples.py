@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agents.rules import RulesConfig
-from tests.test_agents.rows import agreement, assessment, outcome, plan, referral, run_live, section47
+from tests.test_agents.rows import agreement, assessment, outcome, plan, referral, run_live
 from tests.test_agents.test_rule_team_rereferral_rate_high import SIX
 
 DOCS = (Path(__file__).parents[2] / "docs" / "rules.md").read_text()
@@ -14,7 +14,7 @@ CONFIG = RulesConfig(link_template="https://lcs.example.gov.uk/child/{child_id}"
 EXAMPLES = {
     "rereferral_after_agreement": ([agreement("2024-01-10", closure=True), referral("2024-05-02")], None),
     "agreement_disproportionate_to_risk": (
-        [assessment("2024-01-05", "19C", "3A"), section47("2024-01-20"), agreement("2024-02-01")], None),
+        [assessment("2024-01-05", "19C", "3A"), agreement("2024-02-01")], None),
     "agreement_review_overdue": ([agreement("2024-01-10", review_due="2024-02-01")], "2024-02-10"),
     "agreement_breach_without_followup": ([agreement("2024-01-10"), agreement("2024-03-01", "breached")], "2024-03-20"),
     "repeated_agreements": ([agreement("2024-01-01", agreement="wa1"), agreement("2024-04-01", agreement="wa2"),

@@ -3,7 +3,20 @@
 import pytest
 
 from agents.rules import RulesConfig
-from tests.test_agents.rows import ROW_FIELDS, Tick, agreement, assessment, check, row, section47, strategy
+from tests.test_agents.rows import (
+    ROW_FIELDS,
+    Tick,
+    agreement,
+    assessment,
+    check,
+    closure,
+    contact,
+    plan,
+    referral,
+    row,
+    section47,
+    strategy,
+)
 
 RULE = "agreement_breach_without_followup"
 MADE = agreement("2024-01-10")
@@ -23,6 +36,22 @@ ROWS = [
     row("two breaches, two alerts", [MADE, BREACH, agreement("2024-05-01", "breached")], "2024-06-01",
         [KEY, ("wa1", "2024-05-01")]),
     row("duplicate breach, one alert", [MADE, BREACH, BREACH], "2024-04-01", [KEY]),
+    row("a contact is a follow-up", [MADE, BREACH, contact("2024-03-05")], "2024-04-01", []),
+    row("a referral is a follow-up", [MADE, BREACH, referral("2024-03-05")], "2024-04-01", []),
+    row("a plan review (CIN/CP meeting) is a follow-up", [plan("2024-01-05", type="cin"), MADE, BREACH,
+        plan("2024-03-06", "reviewed", type="cin")], "2024-04-01", []),
+    row("an assessment started in the period, authorised on the deadline", [MADE, BREACH,
+        assessment("2024-03-11", "16A", started="2024-03-04")], "2024-05-01", []),
+    # Authorised after the deadline: live, it settles the deadline if it arrives before the clock
+    # passes it; replay, in event-time order, passes the deadline first.
+    row("an assessment started in the period, authorised after the deadline", [MADE, BREACH,
+        assessment("2024-04-20", "16A", started="2024-03-04")], "2024-05-01", [], in_replay=[KEY]),
+    row("an assessment started before the breach is no follow-up", [MADE, BREACH,
+        assessment("2024-03-05", "16A", started="2024-02-20")], "2024-05-01", [KEY]),
+    row("a breach on a closed case is not this rule's", [referral("2024-01-02"), MADE, closure("2024-02-01"),
+                                                        BREACH], "2024-04-01", []),
+    row("a breach on the open case", [referral("2024-01-02"), MADE, BREACH, closure("2024-05-01")], "2024-06-01",
+        [KEY]),
     row("only section 47s count here", [MADE, BREACH, strategy("2024-03-02")], "2024-04-01", [KEY],
         config=RulesConfig().with_params(RULE, followups=["section47"])),
     row("a longer period", [MADE, BREACH, strategy("2024-03-20")], "2024-04-01", [],

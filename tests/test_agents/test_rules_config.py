@@ -63,7 +63,7 @@ def test_the_file_overrides_a_base_from_the_environment() -> None:
         (["grace_days"], "rules", "must be a mapping of settings, not a list"),
         ({"grace_days": 3}, "rules.grace_days", "unknown setting (known: horizon_months"),
         ({"agreement_review_overdue": {"grace_dayz": 3}}, "rules.agreement_review_overdue.grace_dayz",
-         "unknown setting (known: enabled, severity, delivery, grace_days)"),
+         "unknown setting (known: enabled, severity, delivery, grace_days, at_closure)"),
         ({"agreement_review_overdue": {"grace_days": "seven"}}, "rules.agreement_review_overdue.grace_days",
          "must be a whole number, not 'seven'"),
         ({"agreement_review_overdue": {"grace_days": -1}}, "rules.agreement_review_overdue.grace_days",

@@ -15,7 +15,8 @@ def test_a_dry_run_reads_every_format_and_sums_rejections_by_reason(tmp_path: Pa
     jsonl = write(tmp_path, "events.jsonl", '{"event_type": "phone_call"}\n')
     done = casewatch("ingest", "--dry-run", str(cin), str(csv), str(jsonl))
     assert done.returncode == 0, done.stderr
-    summary = done.stdout.splitlines()
+    summary, readiness = done.stdout.split("rules on these sources:\n")
+    summary = summary.splitlines()
     assert summary[0].startswith("accepted 4 events, rejected 4 (")  # C1: 2 + 0, C2: 1, wa-1: 1
     assert sorted(summary[1:]) == [
         "  rejected 1: missing (made_date)",
@@ -23,6 +24,12 @@ def test_a_dry_run_reads_every_format_and_sums_rejections_by_reason(tmp_path: Pa
         "  rejected 1: unknown_code (ReferralSource)",
         "  rejected 1: unknown_event_type",
     ]
+    # what the accepted events carry: a referral, a closure, an agreement at closure; no assessments or plans
+    lines = dict(line.split(maxsplit=1) for line in readiness.splitlines())
+    assert lines["repeated_agreements"] == "runs"
+    assert lines["plan_not_smart"] == "silent: no plan outcomes in these sources"
+    review = "runs; review dates variant silent: no agreement review dates in these sources"
+    assert lines["agreement_review_overdue"] == review
     assert "census.xml:/Message/Children/Child[1]/CINdetails[2]/ReferralSource: rejected (unknown_code)" in done.stderr
     assert "agreements.csv:row 3: rejected (missing)" in done.stderr
     assert "events.jsonl:1: rejected (unknown_event_type)" in done.stderr

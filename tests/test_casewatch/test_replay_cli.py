@@ -34,7 +34,7 @@ def replay_json(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]
     done = casewatch("replay", *args, "--format", "json", env=env)
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)  # exactly one JSON document: anything else on stdout fails here
-    assert set(document) == {"events", "rejected", "alerts", "stats", "volume"}
+    assert set(document) == {"events", "rejected", "alerts", "stats", "volume", "rules", "data_quality"}
     for week in document["volume"]:
         assert set(week) == {"team", "week", "immediate", "worklist_lines", "report_only"}
     assert isinstance(document["events"], int) and isinstance(document["rejected"], int)
@@ -137,12 +137,16 @@ def test_as_of_ignores_what_happened_later_and_rejections_are_counted(tmp_path: 
     everything = replay_json(str(path), str(agreements))
     assert everything["rejected"] == 1
     assert overall(everything) == {"children": 1, "referrals": 2, "re_referrals": 1, "re_referral_rate": 0.5}
-    [alert] = everything["alerts"]
-    assert (alert["rule"], alert["child_id"], alert["severity"]) == ("rereferral_after_agreement", "C1", "high")
+    [alert] = [a for a in everything["alerts"] if a["rule"] == "rereferral_after_agreement"]
+    # left in place at the first episode's closure: same day; a re-referral, but no history that makes it high
+    assert (alert["rule"], alert["child_id"], alert["severity"], alert["delivery"]) == (
+        "rereferral_after_agreement", "C1", "medium", "immediate")  # fmt: skip
+    assert alert["facts"]["is_dfe_rereferral"] is True
     assert alert["facts"]["referral_date"] == "2023-09-01" and alert["facts"]["agreement_id"] == "wa-1"
 
     earlier = replay_json(str(path), str(agreements), "--as-of", "2023-08-31")
-    assert earlier["stats"]["referrals"] == 1 and earlier["alerts"] == []
+    assert earlier["stats"]["referrals"] == 1
+    assert [a for a in earlier["alerts"] if a["rule"] == "rereferral_after_agreement"] == []
     assert earlier["stats"]["as_of"] == "2023-08-31"
     assert earlier["stats"]["periods"][-1]["period"] == "12 months to 2023-08-31"
 
@@ -153,7 +157,7 @@ def test_volume_counts_each_team_s_week_under_the_configured_routing(tmp_path: P
     ))  # fmt: skip
     agreements = write(tmp_path, "agreements.csv", f"{AGREEMENTS_HEADER}\nwa-1,C1,CIN East,2023-06-01,,,,,yes\n")
     document = replay_json(str(path), str(agreements))
-    [alert] = document["alerts"]
+    [alert] = [a for a in document["alerts"] if a["rule"] == "rereferral_after_agreement"]
     week = "2023-W35"  # Friday 1 September 2023, the re-referral
     raised = next(v for v in document["volume"] if v["week"] == week)
     by_class = {"immediate": (1, 1, 0), "worklist": (0, 1, 0), "report": (0, 0, 1)}[alert["delivery"]]
@@ -180,5 +184,42 @@ def test_the_table_names_the_figures_and_the_alerts(tmp_path: Path) -> None:
     done = casewatch("replay", str(path))
     assert done.returncode == 0, done.stderr
     assert "referrals 2  re-referrals 1 (50.0%" in done.stdout
+    # the first episode was never closed, so the second referral is the validator's 8815 case
+    assert "referrals in an open episode 1 (not counted as referrals" in done.stdout
+    assert "  plan_not_smart                         silent: no plan outcomes in these sources" in done.stdout
     missing = casewatch("replay", str(tmp_path / "nowhere.xml"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+SILENT_ON_A_CENSUS = {
+    "sexual_abuse_indicator_not_recorded": "concern codes on contacts or referrals",
+    "plan_not_smart": "plan outcomes",
+    "child_views_not_recorded": "child's views recorded on assessments",
+}
+
+
+def test_replay_on_a_census_alone_says_which_rules_are_silent_and_what_they_lack(tmp_path: Path) -> None:
+    spec = SimulationSpec(children=300, seed=5)
+    path = tmp_path / "census.xml"
+    with open(path, "wb") as out:
+        write_cin_census(simulate(spec), out, reference_date=spec.end - timedelta(days=1))
+    rules = replay_json(str(path))["rules"]
+    for rule, field in SILENT_ON_A_CENSUS.items():
+        assert field in rules[rule]["missing"], rule
+    assert rules["sexual_abuse_indicator_not_recorded"]["variants"]["contact"] is False
+    assert rules["plan_not_smart"] == {"runs": False, "missing": ["plan outcomes"]}
+    assert rules["child_views_not_recorded"] == {"runs": False, "missing": ["child's views recorded on assessments"]}
+    assert rules["team_rereferral_rate_high"] == {"runs": True, "missing": []}  # a census has referrals
+    assert rules["rereferral_after_agreement"] == {"runs": False, "missing": ["written agreements"]}
+    dry = casewatch("ingest", "--dry-run", str(path))
+    assert dry.returncode == 0, dry.stderr
+    silent = "silent: no child's views recorded on assessments in these sources"
+    assert f"  {'child_views_not_recorded':<38} {silent}" in dry.stdout
+
+
+@needs_samples
+def test_the_shared_census_sample_alone_reports_the_same_silent_rules() -> None:
+    rules = replay_json(str(EXTERNAL / "cin-2022.xml"))["rules"]
+    for rule, field in SILENT_ON_A_CENSUS.items():
+        assert field in rules[rule]["missing"], rule
+        assert rules[rule]["runs"] is False, rule
