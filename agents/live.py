@@ -7,6 +7,7 @@ reaches the states through the same agents, as ticks on internal topics.
 """
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import json
@@ -139,15 +140,24 @@ def create_app(
                 raised += [
                     (event.child_id.encode(), a.model_copy(update={"ingested_at": ingested_at})) for a in outcome.alerts
                 ]
-                facts += outcome.team_facts
+                # Stamped with the message, so the team counts a change once however often it is handled.
+                source = f"{message.topic}:{message.partition}"
+                facts += [
+                    dataclasses.replace(fact, source=source, offset=message.offset, index=index)
+                    for index, fact in enumerate(outcome.team_facts)
+                ]
             except Exception as error:  # one bad message must never stop the worker
                 log.exception("error on %s[%s]@%s", message.topic, message.partition, message.offset)
                 await reject(message, Rejection("internal_error", f"{type(error).__name__} while applying rules"))
+        # A child state says which changes it has sent its teams: those changes are on the
+        # broker before the state is written, or a crash in between would lose them for good.
+        for fact in facts:
+            await team_facts.send(key=fact.team.encode(), value=fact.encode())
+        if facts:
+            await app.producer.flush()
         for child_id, state in touched.items():
             states[child_id.encode()] = state.to_dict()
         await send_alerts(raised)
-        for fact in facts:
-            await team_facts.send(key=fact.team.encode(), value=fact.encode())
         for item in batch:
             sweep.handled(item.message)
 
