@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import faust
@@ -108,6 +108,7 @@ def create_app(
         touched: dict[str, ChildState] = {}
         raised: list[tuple[bytes, Alert]] = []
         facts: list[TeamFact] = []
+        days: dict[Any, date] = {}  # input partition -> latest event day in the batch, for the clock
         for item in batch:
             message = item.message
             try:
@@ -129,6 +130,7 @@ def create_app(
                     await reject(message, decoded)
                     continue
                 event: CaseEvent = decoded
+                days[message.tp] = max(event.day, days.get(message.tp, event.day))
                 metrics.events_consumed.labels(event_type=event.event_type).inc()
                 state = touched.get(event.child_id) or ChildState.from_dict(states[event.child_id.encode()])
                 outcome = apply(state, event, rules)
@@ -158,6 +160,8 @@ def create_app(
         for child_id, state in touched.items():
             states[child_id.encode()] = state.to_dict()
         await send_alerts(raised)
+        for tp, day in days.items():
+            sweep.saw(tp, day)
         for item in batch:
             sweep.handled(item.message)
 
