@@ -39,6 +39,10 @@ log = logging.getLogger("casewatch.worker")
 # Batches amortise per-message work; `within` bounds the latency they add when traffic is light.
 CORRELATE_BATCH = 1000
 CORRELATE_WITHIN_SECONDS = 0.01
+# Team facts need no haste (a team month is judged days after it ends), and each batch
+# writes every team it touched to the changelog: long batches keep those writes few.
+TEAMS_BATCH = 10_000
+TEAMS_WITHIN_SECONDS = 1.0
 PERSIST_BATCH = 500
 PERSIST_WITHIN_SECONDS = 0.02
 
@@ -202,7 +206,7 @@ def create_app(
     @app.agent(team_facts, name="teams")
     async def teams(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)
-        async for batch in stream.take_events(CORRELATE_BATCH, within=CORRELATE_WITHIN_SECONDS):
+        async for batch in stream.take_events(TEAMS_BATCH, within=TEAMS_WITHIN_SECONDS):
             await teams_batch(batch)
 
     @app.timer(interval=rules.timer_seconds)  # type: ignore[untyped-decorator]  # on every worker

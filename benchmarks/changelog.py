@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         try:
             metrics = f"http://127.0.0.1:{settings.metrics_port}/metrics"
-            consumed, last, still = 0.0, -1, 0
-            while still < 10:  # everything consumed, and the team table quiet for 10 s
+            consumed, seen, last, still = 0.0, -1.0, -1, 0
+            while still < 10:  # nothing more consumed, and the team table quiet, for 10 s
                 if worker.poll() is not None or time.monotonic() - started > args.timeout:
                     raise SystemExit(f"the worker stopped or timed out; see {args.work / (tag + '.log')}")
                 time.sleep(1)
@@ -104,13 +104,13 @@ def main(argv: list[str] | None = None) -> int:
                 except OSError:
                     continue
                 size = end_offsets(bootstrap, f"{tag}-team-state-changelog")
-                still = still + 1 if consumed >= len(events) and size == last else 0
-                last = size
+                still = still + 1 if consumed > 0 and consumed == seen and size == last else 0
+                seen, last = consumed, size
             seconds = time.monotonic() - started - 10
         finally:
             worker.terminate()
             worker.wait(60)
-        result: dict[str, object] = {"events": len(events), "worker_seconds": round(seconds, 1)}
+        result: dict[str, object] = {"events": len(events), "consumed": consumed, "worker_seconds": round(seconds, 1)}
         for table in TABLES:
             records, size = topic_bytes(bootstrap, f"{tag}-{table}-changelog")
             result[table] = {"records": records, "bytes": size, "bytes_per_event": round(size / len(events), 1)}
