@@ -1,13 +1,13 @@
 """The one place where events and the clock meet state and the rules.
 
-`apply` (an event) and `tick` (the clock) for a child, `apply_team_fact` and
-`tick_team` for a team: the live Faust agents and the offline replay call these and
-nothing else, so the two give the same alerts. Deterministic: no wall clock, no I/O;
-`now` is a parameter.
+`apply_batch` (events and clock ticks for children) over `apply` (an event) and `tick`
+(the clock) for a child, `apply_team_fact` and `tick_team` for a team: the live Faust
+agents and the offline replay call these and nothing else, so the two give the same
+alerts. Deterministic: no wall clock, no I/O; `now` is a parameter.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -49,6 +49,83 @@ class Outcome:
     alerts: list[Alert]
     stale: bool = False
     team_facts: tuple[TeamFact, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTick:
+    """The clock, for one child: run its time-driven rules as of `now`."""
+
+    child_id: str
+    now: datetime
+
+
+Step = CaseEvent | ClockTick
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    """What a batch did, as values: the caller writes the states and sends the rest.
+
+    `alerts` pairs each alert with the index of the step that raised it; `failed` maps
+    the index of each step the rules could not apply to why (it changed nothing).
+    """
+
+    states: dict[str, ChildState] = field(default_factory=dict)
+    alerts: list[tuple[int, Alert]] = field(default_factory=list)
+    team_facts: list[tuple[int, TeamFact]] = field(default_factory=list)  # (index of the step, fact)
+    stale: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def apply_batch(steps: Sequence[Step], load: Callable[[str], ChildState], config: RulesConfig) -> BatchOutcome:
+    """Apply events and ticks in order; each child is loaded once, and returned once if changed.
+
+    `load(child_id)` gives the child's stored state (a fresh copy each call; an empty
+    state for a child never seen). A tick for a child with no events has nothing due.
+    A step that raises (or whose child's state cannot be loaded) is a failure of that
+    step alone: it is reported in `failed`, and its child's state is rebuilt from the
+    stored one and the batch's earlier steps, so a half-applied step never reaches it.
+    """
+    result = BatchOutcome()
+    working: dict[str, ChildState] = {}
+    done: dict[str, list[Step]] = {}  # the steps applied so far, per child, for a rebuild
+    for index, step in enumerate(steps):
+        child_id = step.child_id
+        try:
+            state = working.get(child_id)
+            if state is None:
+                state = working[child_id] = load(child_id)
+            outcome = _step(state, step, config)
+        except Exception as error:  # a bug, or a stored state that cannot be read: this step only
+            result.failed[index] = f"{type(error).__name__} while applying the rules"
+            working.pop(child_id, None)  # the next step of this child starts from the stored state
+            if child_id in done:
+                working[child_id] = _rebuild(load(child_id), done[child_id], config)
+            continue
+        if outcome is None or outcome.stale:
+            if outcome is not None:
+                result.stale.append(index)
+            continue
+        done.setdefault(child_id, []).append(step)
+        result.states[child_id] = outcome.state
+        result.alerts += [(index, alert) for alert in outcome.alerts]
+        result.team_facts += [(index, fact) for fact in outcome.team_facts]
+    for child_id in result.states:
+        result.states[child_id] = working[child_id]
+    return result
+
+
+def _step(state: ChildState, step: Step, config: RulesConfig) -> Outcome | None:
+    if isinstance(step, ClockTick):
+        # A child forgotten (or never seen) since the tick was sent has nothing due.
+        return tick(state, step.child_id, step.now, config) if state.latest is not None else None
+    return apply(state, step, config)
+
+
+def _rebuild(state: ChildState, steps: Iterable[Step], config: RulesConfig) -> ChildState:
+    for step in steps:  # these applied once without error, and the engine is deterministic
+        _step(state, step, config)
+    return state
 
 
 def apply(state: ChildState, event: CaseEvent, config: RulesConfig) -> Outcome:

@@ -1,9 +1,12 @@
 """The live side: a Faust app whose agents apply the rules to the topics.
 
-The agents are thin: decode, call the engine, send. Every message either moves a
-child's state or goes to the dead-letter topic with its reason; an unexpected error on
-one message dead-letters that message and the agent carries on. The clock (agents.sweep)
-reaches the states through the same agents, as ticks on internal topics.
+The agents are thin: decode, call the engine (`apply_batch`), send. One error policy,
+per message: every message either moves a child's state or goes to the dead-letter topic
+with its reason (`reject`), and an error the rules raise on one message dead-letters that
+message only. A batch that cannot be finished (its alerts not acknowledged, say) is an
+agent crash (agents.supervisor): counted, the worker unready, the batch tried again and
+nothing of it committed meanwhile. The clock (agents.sweep) reaches the states through
+the same agents, as ticks on internal topics.
 """
 
 import asyncio
@@ -12,9 +15,10 @@ import functools
 import itertools
 import json
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -23,16 +27,17 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from agents.engine import apply, apply_team_fact, tick, tick_team
+from agents import table_store
+from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
+from agents.supervisor import Supervisor
 from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
-from schemas.events import CaseEvent
-from streams.codec import Rejection, dead_letter, decode_alert, decode_event, describe_validation_error, encode
-from streams.topics import Topics
+from streams.codec import Rejection, dead_letter, decode_alert, decode_message, describe_validation_error, encode
+from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
 log = logging.getLogger("casewatch.worker")
 
@@ -47,6 +52,13 @@ PERSIST_BATCH = 500
 PERSIST_WITHIN_SECONDS = 0.02
 
 
+# Restarts (docs/reliability.md). A dead worker's partitions wait for its session to time
+# out before anyone takes them over: Faust's default is 60 s. Heartbeats every second let a
+# 10 s session survive a slow moment on a busy machine.
+SESSION_TIMEOUT_SECONDS = 10.0
+HEARTBEAT_SECONDS = 1.0
+
+
 def create_app(
     *,
     app_id: str,
@@ -57,15 +69,21 @@ def create_app(
     metrics: Metrics,
     state_dir: str,
     on_stored: StoredHook | None = None,
+    instance_id: str | None = None,
 ) -> faust.App:
     """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock.
 
-    `on_stored` runs in each batch's database transaction (the delivery outbox).
+    `on_stored` runs in each batch's database transaction (the delivery outbox). With
+    `instance_id` the worker is a static member of its consumer group: restarted after a
+    crash, it takes its partitions back at once instead of after the session timeout.
     """
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
-        store="memory://",  # rebuilt from the changelog topic on start
+        # Tables live in RocksDB under `state_dir`, with the offsets of the changelog they
+        # hold: a restart reads only the changelog written since, not the whole history.
+        # A new or wiped state_dir is rebuilt from the changelog, which stays the backup.
+        store=f"{table_store.SCHEME}://",
         datadir=state_dir,
         topic_partitions=topics.partitions,
         web_enabled=False,
@@ -75,6 +93,9 @@ def create_app(
         # Without linger every changelog write and alert is its own produce request: the
         # profile showed a fifth of the worker's time in socket writes. 5 ms batches them.
         producer_linger_ms=5,
+        broker_session_timeout=SESSION_TIMEOUT_SECONDS,
+        broker_heartbeat_interval=HEARTBEAT_SECONDS,
+        consumer_group_instance_id=instance_id,
     )
     # Bytes in and out: decoding is ours, so a bad message is dead-lettered, not a crash.
     inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
@@ -83,99 +104,116 @@ def create_app(
     # The state of a child is written to the changelog partition its key hashes to, which
     # is the partition its events come on (decode_event refuses any other): batches may mix
     # partitions, so the table cannot take the partition from the current event.
-    states = app.Table("child-state", default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True)
+    states = app.Table(
+        CHILD_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
+    )
     # Keyed by team, fed by the team-facts topic (keyed by team too), written the same way.
     team_states = app.Table(
-        "team-state", default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
+        TEAM_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
     )
     ticks = app.topic(topics.ticks, key_serializer="raw", value_serializer="raw")
     team_facts = app.topic(topics.team_facts, key_serializer="raw", value_serializer="raw")
     sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
                   ticks=ticks, team_facts=team_facts)  # fmt: skip
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewatch-db")
+    supervisor = Supervisor(metrics)
+
+    @app.task  # type: ignore[untyped-decorator]  # tasks start once the tables are recovered
+    async def ready() -> None:
+        supervisor.start()
 
     async def reject(message: Any, rejection: Rejection) -> None:
-        metrics.events_dead_lettered.labels(reason=rejection.code).inc()
-        log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, rejection.reason)
+        """The one error policy: a refused message goes to the dead-letter topic, never its bytes.
+
+        The send is retried until the broker has it (the record is small whatever the input,
+        so only an unavailable broker fails it); the metric counts what the broker took."""
         record = dead_letter(
             message.value, rejection, topic=message.topic, partition=message.partition, offset=message.offset
         )
-        await dead_letters.send(key=message.key, value=record)
+        log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, rejection.reason)
+        for attempt in itertools.count():
+            try:
+                await (await dead_letters.send(key=message.key, value=record))
+                break
+            except Exception as error:  # anything but success: wait and send it again
+                pause = min(30.0, 0.5 * 2**attempt)
+                log.error("dead-letter send failed (%s); retrying in %.1fs", type(error).__name__, pause)
+                await asyncio.sleep(pause)
+        metrics.events_dead_lettered.labels(reason=rejection.code).inc()
 
-    async def send_alerts(raised: list[tuple[bytes, Alert]]) -> None:
-        for key, alert in raised:
-            await alerts_topic.send(key=key, value=encode(alert))
+    async def send_alerts(raised: list[tuple[bytes, Alert]]) -> list[Awaitable[Any]]:
+        sent = [await alerts_topic.send(key=key, value=encode(alert)) for key, alert in raised]
+        for _, alert in raised:
             metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
+        return sent
+
+    def read_step(message: Any) -> Step | Rejection:
+        """A message of the correlate agent's topics as a step of the engine, or why not."""
+        if message.topic == topics.ticks:  # the clock: run the time-driven rules for this child
+            try:
+                return ClockTick(message.key.decode(), decode_tick(json.loads(message.value)))
+            except (AttributeError, TypeError, KeyError, ValueError):
+                return Rejection("invalid_tick", "a tick without a child key or a time")
+        return decode_message(
+            message.value, key=message.key, topic=message.topic, partition=message.partition, topics=topics
+        )
 
     async def correlate_batch(batch: Sequence[EventT[bytes]]) -> None:
-        """Apply a batch; each child's state is read and written once per batch, not per event."""
-        touched: dict[str, ChildState] = {}
-        raised: list[tuple[bytes, Alert]] = []
-        facts: list[TeamFact] = []
-        days: dict[Any, date] = {}  # input partition -> latest event day in the batch, for the clock
+        """Apply a batch; each child's state is read and written once per batch, not per event.
+
+        Every message ends applied, stale or dead-lettered; the batch returns only once its
+        alerts and team facts are on the broker (else it raises, and is tried again whole,
+        the tables untouched).
+        """
+        steps: list[Step] = []
+        origin: list[Any] = []  # the message of each step
         for item in batch:
-            message = item.message
-            try:
-                if message.topic == topics.ticks:  # the clock: run the time-driven rules for this child
-                    key, value = message.key, message.value
-                    if key is None or value is None:
-                        raise ValueError("a tick without a key or a value")
-                    known = touched.get(key.decode()) or states[key]
-                    if known:  # a child forgotten since the tick was sent has nothing due
-                        state = known if isinstance(known, ChildState) else ChildState.from_dict(known)
-                        touched[key.decode()] = state
-                        now = decode_tick(json.loads(value))
-                        raised += [(key, a) for a in tick(state, key.decode(), now, rules).alerts]
-                    continue
-                decoded = decode_event(
-                    message.value, key=message.key, topic=message.topic, partition=message.partition, topics=topics
-                )
-                if isinstance(decoded, Rejection):
-                    await reject(message, decoded)
-                    continue
-                event: CaseEvent = decoded
-                days[message.tp] = max(event.day, days.get(message.tp, event.day))
-                metrics.events_consumed.labels(event_type=event.event_type).inc()
-                state = touched.get(event.child_id) or ChildState.from_dict(states[event.child_id.encode()])
-                outcome = apply(state, event, rules)
-                if outcome.stale:
-                    metrics.events_stale.labels(event_type=event.event_type).inc()
-                    continue
-                touched[event.child_id] = outcome.state
-                ingested_at = datetime.fromtimestamp(message.timestamp, UTC)
-                raised += [
-                    (event.child_id.encode(), a.model_copy(update={"ingested_at": ingested_at})) for a in outcome.alerts
-                ]
-                # Stamped with the message, so the team counts a change once however often it is handled.
-                source = f"{message.topic}:{message.partition}"
-                facts += [
-                    dataclasses.replace(fact, source=source, offset=message.offset, index=index)
-                    for index, fact in enumerate(outcome.team_facts)
-                ]
-            except Exception as error:  # one bad message must never stop the worker
-                log.exception("error on %s[%s]@%s", message.topic, message.partition, message.offset)
-                await reject(message, Rejection("internal_error", f"{type(error).__name__} while applying rules"))
-        # A child state says which changes it has sent its teams: those changes are on the
-        # broker before the state is written, or a crash in between would lose them for good.
-        for fact in facts:
-            await team_facts.send(key=fact.team.encode(), value=fact.encode())
-        if facts:
-            await app.producer.flush()
-        for child_id, state in touched.items():
+            step = read_step(item.message)
+            if isinstance(step, Rejection):
+                await reject(item.message, step)
+                continue
+            steps.append(step)
+            origin.append(item.message)
+        result = apply_batch(steps, lambda child_id: ChildState.from_dict(states[child_id.encode()]), rules)
+        for step in steps:
+            if not isinstance(step, ClockTick):
+                metrics.events_consumed.labels(event_type=step.event_type).inc()
+        for index in result.stale:
+            metrics.events_stale.labels(event_type=steps[index].event_type).inc()  # type: ignore[union-attr]
+        for index, reason in result.failed.items():
+            log.error(
+                "the rules failed on %s[%s]@%s", origin[index].topic, origin[index].partition, origin[index].offset
+            )
+            await reject(origin[index], Rejection("internal_error", reason))
+        raised = [(steps[i].child_id.encode(), _ingested(a, origin[i], steps[i])) for i, a in result.alerts]
+        sent = await send_alerts(raised)
+        # Stamped with their message, so a team counts a change once however often it is handled.
+        stamped, per_step = [], Counter[int]()
+        for i, fact in result.team_facts:  # numbered within their message, whatever the batch
+            message = origin[i]
+            stamped.append(dataclasses.replace(fact, source=f"{message.topic}:{message.partition}",
+                                               offset=message.offset, index=per_step[i]))  # fmt: skip
+            per_step[i] += 1
+        sent += [await team_facts.send(key=fact.team.encode(), value=fact.encode()) for fact in stamped]
+        await asyncio.gather(*sent)
+        # Only now the states: a state records the alerts it emitted, so written first, a crash
+        # before the alerts were on the broker would lose them for good (the retry would find
+        # them emitted). Written after, a crash at worst sends an alert again, under its id.
+        for child_id, state in result.states.items():
             states[child_id.encode()] = state.to_dict()
-        await send_alerts(raised)
-        for tp, day in days.items():
-            sweep.saw(tp, day)
+        for index, step in enumerate(steps):  # the partitions' event time, for the clock
+            if not isinstance(step, ClockTick):
+                sweep.saw(origin[index].tp, step.day)
         for item in batch:
             sweep.handled(item.message)
 
     @app.agent(inputs, name="correlate")
     async def correlate(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)  # take_events is on the class, not the protocol
-        # Offsets are committed only after a batch is applied: a crash replays it, which the
-        # engine's idempotence makes harmless.
+        # Offsets are committed only after a batch is applied (Faust acks a batch when the
+        # loop moves on): a crash replays it, which the engine's idempotence makes harmless.
         async for batch in stream.take_events(CORRELATE_BATCH, within=CORRELATE_WITHIN_SECONDS):
-            await correlate_batch(batch)
+            await supervisor.until_done("correlate", functools.partial(correlate_batch, batch))
 
     async def teams_batch(batch: Sequence[EventT[bytes]]) -> None:
         """Fold team facts, and run the team rule on the clock's ticks; each team read and written once."""
@@ -188,18 +226,18 @@ def create_app(
                 if key is None or value is None:
                     raise ValueError("a team fact without a key or a value")
                 state = touched.get(key) or TeamState.from_dict(team_states[key])
-                touched[key] = state
                 document = json.loads(value)
                 if document.get("kind") == "tick":
                     raised += [(key, a) for a in tick_team(state, key.decode(), decode_tick(document), rules)]
                 else:
                     apply_team_fact(state, TeamFact.decode(document), rules)
+                touched[key] = state
             except Exception as error:  # internal messages, but the same rule: carry on
                 log.exception("error on %s[%s]@%s", message.topic, message.partition, message.offset)
                 await reject(message, Rejection("internal_error", f"{type(error).__name__} on a team fact"))
-        for key, state in touched.items():
+        await asyncio.gather(*await send_alerts(raised))
+        for key, state in touched.items():  # after the alerts are on the broker, as for children
             team_states[key] = state.to_dict()
-        await send_alerts(raised)
         for item in batch:
             sweep.handled(item.message)
 
@@ -207,7 +245,7 @@ def create_app(
     async def teams(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)
         async for batch in stream.take_events(TEAMS_BATCH, within=TEAMS_WITHIN_SECONDS):
-            await teams_batch(batch)
+            await supervisor.until_done("teams", functools.partial(teams_batch, batch))
 
     @app.timer(interval=rules.timer_seconds)  # type: ignore[untyped-decorator]  # on every worker
     async def clock() -> None:
@@ -232,23 +270,31 @@ def create_app(
                 log.error("storing %d alerts failed (%s); retrying in %.1fs", len(alerts), type(error).__name__, pause)
                 await asyncio.sleep(pause)
 
+    async def persist_batch(batch: Sequence[EventT[bytes]]) -> None:
+        alerts: list[Alert] = []
+        for item in batch:
+            try:
+                alerts.append(decode_alert(item.message.value or b""))  # no value: invalid too
+            except ValidationError as error:
+                await reject(item.message, Rejection("invalid_alert", describe_validation_error(error)))
+        await store(alerts)
+        now = datetime.now(UTC)
+        for alert in alerts:
+            metrics.alerts_persisted.inc()
+            if alert.ingested_at is not None:
+                metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
+
     @app.agent(alerts_topic, name="persist")
     async def persist(stream: faust.StreamT[bytes]) -> None:
-        async for batch in stream.take(PERSIST_BATCH, within=PERSIST_WITHIN_SECONDS):
-            alerts: list[Alert] = []
-            for value in batch:
-                try:
-                    alerts.append(decode_alert(value))
-                except ValidationError as error:
-                    rejection = Rejection("invalid_alert", describe_validation_error(error))
-                    metrics.events_dead_lettered.labels(reason=rejection.code).inc()
-                    log.warning("dead-lettered a message on %s: %s", topics.alerts, rejection.reason)
-                    await dead_letters.send(value=dead_letter(value, rejection, topic=topics.alerts))
-            await store(alerts)
-            now = datetime.now(UTC)
-            for alert in alerts:
-                metrics.alerts_persisted.inc()
-                if alert.ingested_at is not None:
-                    metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
+        assert isinstance(stream, faust.Stream)
+        async for batch in stream.take_events(PERSIST_BATCH, within=PERSIST_WITHIN_SECONDS):
+            await supervisor.until_done("persist", functools.partial(persist_batch, batch))
 
     return app
+
+
+def _ingested(alert: Alert, message: Any, step: Step) -> Alert:
+    """The alert with the time its triggering event reached Kafka (for the latency metric)."""
+    if isinstance(step, ClockTick):
+        return alert
+    return alert.model_copy(update={"ingested_at": datetime.fromtimestamp(message.timestamp, UTC)})

@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from agents.engine import apply, apply_team_fact, tick, tick_team
+from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
 from agents.rules import RulesConfig
 from agents.rules.base import start_of
-from agents.state import ChildState, TeamState
+from agents.state import ChildState, TeamFact, TeamState
 from schemas.alerts import Alert
 from schemas.events import CaseEvent
 
@@ -66,6 +66,19 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
     seen: set[str] = set()
     lateness = timedelta(days=config.lateness_days)
 
+    def load(child_id: str) -> ChildState:
+        return result.states.get(child_id) or ChildState()
+
+    def run(step: Step) -> list[TeamFact]:
+        """One step through the live agents' batch function; the states are updated in place."""
+        outcome = apply_batch([step], load, config)
+        if outcome.failed:
+            raise RuntimeError(f"the rules failed on {step.child_id}: {outcome.failed[0]}")
+        result.states.update(outcome.states)
+        result.stale += len(outcome.stale)
+        result.alerts.update((a.alert_id, a) for _, a in outcome.alerts)
+        return [fact for _, fact in outcome.team_facts]
+
     def schedule(kind: int, key: str, due: date | None) -> None:
         if due is not None:
             heapq.heappush(clock, (due, kind, key))
@@ -77,8 +90,7 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
                 state = result.states[key]
                 if state.due != due:
                     continue
-                outcome = tick(state, key, start_of(due), config)
-                result.alerts.update((a.alert_id, a) for a in outcome.alerts)
+                run(ClockTick(key, start_of(due)))
                 schedule(CHILD, key, state.due)
             else:
                 team_state = result.teams[key]
@@ -102,19 +114,13 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
         if clock and clock[0][0] <= day - lateness:
             run_clock(day - lateness)
         child_id = event.child_id
+        known = result.states.get(child_id)
+        due = known.due if known is not None else None
+        facts = run(event)
         state = result.states.get(child_id)
-        if state is None:
-            state = result.states[child_id] = ChildState()
-        due = state.due
-        outcome = apply(state, event, config)
-        if outcome.stale:
-            result.stale += 1
-            continue
-        for alert in outcome.alerts:
-            result.alerts[alert.alert_id] = alert
-        if state.due != due:
+        if state is not None and state.due != due:
             schedule(CHILD, child_id, state.due)
-        for fact in outcome.team_facts:
+        for fact in facts:
             team_state = result.teams.get(fact.team)
             if team_state is None:
                 team_state = result.teams[fact.team] = TeamState()

@@ -25,6 +25,9 @@ class Metrics:
     team_rereferral_rate: Gauge
     team_agreement_rereferral_rate: Gauge
     rereferral_rate_threshold: Gauge
+    # Agents that cannot die silently (agents.supervisor).
+    agent_crashes: Counter
+    worker_ready: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "Metrics":
@@ -80,6 +83,16 @@ class Metrics:
             rereferral_rate_threshold=Gauge(
                 "casewatch_rereferral_rate_threshold",
                 "The configured threshold for team re-referral rates (default the national figure).",
+                registry=registry,
+            ),
+            agent_crashes=Counter(
+                "casewatch_agent_crashes_total",
+                "Batches an agent could not finish (each is retried; a crash loop stops the worker).",
+                ["agent"], registry=registry,
+            ),
+            worker_ready=Gauge(
+                "casewatch_worker_ready",
+                "1 once the tables are recovered and every agent is working; 0 while an agent is crashing.",
                 registry=registry,
             ),
         )  # fmt: skip

@@ -1,6 +1,9 @@
 """Run the production worker: topics checked, metrics served, the Faust app started."""
 
+import hashlib
 import logging
+import socket
+from pathlib import Path
 
 from faust.worker import Worker
 from prometheus_client import REGISTRY, start_http_server
@@ -21,7 +24,13 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: the worker needs a Kafka cluster")
     routing = load_routing(settings.config_path)  # a bad routing: section fails here, at start
-    created = ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
+    # Every topic, the tables' changelogs too, before any agent starts (none can crash for want of one).
+    created = ensure_topics(
+        settings.bootstrap_servers,
+        settings.topics,
+        replication_factor=settings.replication_factor,
+        app_id=settings.app_id,
+    )
     if created:
         logging.getLogger("casewatch.worker").warning("created topics %s", ", ".join(created))
     state_dir = settings.state_dir / settings.app_id
@@ -38,5 +47,18 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         metrics=metrics,
         state_dir=str(state_dir),
         on_stored=enqueuer(routing),
+        instance_id=instance_id(settings.app_id, state_dir),
     )
     Worker(app, loglevel=loglevel).execute_from_commandline()
+
+
+def instance_id(app_id: str, state_dir: Path) -> str:
+    """This worker's static identity in its consumer group: its host and state directory.
+
+    Each worker has a state directory of its own (two sharing one would also share their
+    RocksDB stores), so no two running workers have one id, and a worker restarted on its
+    directory is the same member again: it gets its partitions back without waiting for its
+    old session to time out.
+    """
+    where = f"{socket.gethostname()}:{state_dir.resolve()}"
+    return f"{app_id}-{hashlib.sha256(where.encode()).hexdigest()[:16]}"

@@ -15,24 +15,30 @@ class TopicSetupError(RuntimeError):
 
 
 def ensure_topics(
-    bootstrap_servers: str, topics: Topics, *, replication_factor: int = 1, timeout: float = 60.0
+    bootstrap_servers: str,
+    topics: Topics,
+    *,
+    replication_factor: int = 1,
+    timeout: float = 60.0,
+    app_id: str | None = None,
 ) -> list[str]:
     """Create the missing topics; check that existing ones have the declared partitions.
 
-    Returns the names created. A partition count that differs from the declaration is
-    an error: it would break co-partitioning by child.
+    With `app_id`, the worker's table changelogs too. Returns the names created. A partition
+    count that differs from the declaration is an error: it would break co-partitioning by child.
     """
+    specs = topics.specs() + (topics.changelogs(app_id) if app_id is not None else [])
     admin = _admin(bootstrap_servers, timeout)
     try:
         existing = set(admin.list_topics())
-        missing = [spec for spec in topics.specs() if spec.name not in existing]
+        missing = [spec for spec in specs if spec.name not in existing]
         if missing:
             # Another worker may create them at the same moment: that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(
                     [NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config) for s in missing]
                 )
-        _check_partitions(admin, topics)
+        _check_partitions(admin, topics, [s.name for s in specs])
         return [s.name for s in missing]
     finally:
         admin.close()
@@ -49,8 +55,7 @@ def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
             time.sleep(1)
 
 
-def _check_partitions(admin: KafkaAdminClient, topics: Topics) -> None:
-    names = [s.name for s in topics.specs()]
+def _check_partitions(admin: KafkaAdminClient, topics: Topics, names: list[str]) -> None:
     for description in admin.describe_topics(names):
         count = len(description["partitions"])
         if count != topics.partitions:

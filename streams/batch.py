@@ -20,9 +20,8 @@ MEDIA_TYPES = (JSON_ARRAY, NDJSON)
 
 Status = Literal["accepted", "rejected", "duplicate"]
 
-# One event is a few hundred bytes. The cap keeps a refused one's dead-letter record (its bytes
-# in base64, 4/3 larger) within Kafka's default 1 MiB message size, so no event can make a
-# whole batch unpublishable.
+# One event is a few hundred bytes: anything near this cap is not an event, and is refused
+# without reading it further (its dead-letter record has no digest of it).
 MAX_EVENT_BYTES = 512 * 1024
 
 _event_id: TypeAdapter[str] = TypeAdapter(EventId)
@@ -39,7 +38,7 @@ class Verdict:
     """What became of the event at `index` (0-based, in the order sent; blank NDJSON lines don't count)."""
 
     index: int
-    raw: bytes | None  # None when too large to keep in the dead-letter record
+    raw: bytes | None  # None when too large to read further
     result: CaseEvent | Rejection
     # Only when it is shaped like an id: a rejected event's id is echoed back, never prose.
     event_id: str | None
@@ -75,7 +74,7 @@ def _json_array(body: bytes) -> list[Verdict]:
             f"a {JSON_ARRAY} batch is a JSON array of events, not {_JSON_KINDS[type(document)]}; "
             "wrap a single event in [ ]"
         )
-    # The dead-letter record keeps each element's own bytes, re-encoded from what was parsed.
+    # The dead-letter record has a digest of each element's own bytes, re-encoded from what was parsed.
     return [_verdict(i, json.dumps(element).encode(), element) for i, element in enumerate(document)]
 
 

@@ -4,7 +4,7 @@ A rejection never carries the offending value, only where and why: values may be
 personal data sent by mistake, and reasons travel into logs and metrics.
 """
 
-import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +42,16 @@ def decode_event(
     if isinstance(document, Rejection):
         return document
     return validate_event(document, key=key, topic=topic, partition=partition, topics=topics)
+
+
+def decode_message(
+    raw: bytes | None, *, key: bytes | None, topic: str, partition: int, topics: Topics
+) -> CaseEvent | Rejection:
+    """Validate a message read from an input topic. Its key must be the child ID: a message
+    without one would be placed and stored under no child (or a made-up one), so it is refused."""
+    if key is None:
+        return Rejection("missing_key", "the message has no key: publish each event keyed by its child_id")
+    return decode_event(raw, key=key, topic=topic, partition=partition, topics=topics)
 
 
 def parse_json(raw: bytes) -> JSONValue | Rejection:
@@ -121,6 +131,12 @@ def decode_alert(raw: bytes) -> Alert:
     return Alert.model_validate_json(raw)
 
 
+# A dead-letter record is small whatever it describes: the reason and origin are cut to
+# these lengths, so the record always fits a Kafka message (default 1,000,000 bytes).
+MAX_REASON_CHARS = 1000
+MAX_ORIGIN_CHARS = 300
+
+
 def dead_letter(
     raw: bytes | None,
     rejection: Rejection,
@@ -129,14 +145,25 @@ def dead_letter(
     partition: int | None = None,
     offset: int | None = None,
 ) -> bytes:
-    """The dead-letter record: the reason, where the message came from, and its original bytes."""
+    """The dead-letter record: the reason, where the message came from, and a digest of it.
+
+    Never the original bytes: a refused message may hold personal data sent by mistake
+    (a name, a UPN, a note), and the dead-letter topic has no access control of its own.
+    Its SHA-256 and size let the data team find the message at source and tell two apart.
+    At most a few kilobytes, whatever the input.
+    """
     record = {
-        "code": rejection.code,
-        "reason": rejection.reason,
-        "topic": topic,
+        "code": rejection.code[:64],
+        "reason": _cut(rejection.reason, MAX_REASON_CHARS),
+        "topic": _cut(topic, MAX_ORIGIN_CHARS) if topic is not None else None,
         "partition": partition,
         "offset": offset,
         "dead_lettered_at": datetime.now(UTC).isoformat(),
-        "original_base64": base64.b64encode(raw).decode() if raw is not None else None,
+        "original_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+        "original_size": len(raw) if raw is not None else None,
     }
     return json.dumps(record).encode()
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -38,15 +38,25 @@ TOPIC_OF_EVENT_TYPE: dict[str, str] = {
 INPUT_TOPICS = tuple(dict.fromkeys(TOPIC_OF_EVENT_TYPE.values()))
 
 
+# The worker's tables (agents.live), each backed by a compacted changelog topic that Faust
+# names "<app id>-<table>-changelog".
+CHILD_STATE_TABLE = "child-state"
+TEAM_STATE_TABLE = "team-state"
+TABLES = (CHILD_STATE_TABLE, TEAM_STATE_TABLE)
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
     partitions: int
     retention_ms: int
     purpose: str
+    compacted: bool = False  # a changelog: the latest record per key is kept, forever
 
     @property
     def config(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
         return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
 
 
@@ -101,3 +111,11 @@ class Topics:
         specs.append(TopicSpec(self.ticks, self.partitions, TICK_RETENTION_MS, "clock ticks for the time-driven rules"))
         specs.append(TopicSpec(self.team_facts, self.partitions, TEAM_FACT_RETENTION_MS, "facts for team rates"))
         return specs
+
+    def changelogs(self, app_id: str) -> list[TopicSpec]:
+        """The changelog topics of the worker's tables. Created before the agents start: an agent
+        whose table has no changelog topic yet crashes on its first write."""
+        return [
+            TopicSpec(f"{app_id}-{table}-changelog", self.partitions, -1, f"changelog of the {table} table", True)
+            for table in TABLES
+        ]

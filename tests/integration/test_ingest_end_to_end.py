@@ -68,7 +68,7 @@ def test_census_and_agreements_raise_the_alert_once_even_when_loaded_twice(deplo
     assert [(d["code"], d["topic"]) for d in letters] == [
         ("date_order", "census.xml:/Message/Children/Child[3]/CINdetails[1]/CINclosureDate")
     ] * 2
-    assert "whole episode is skipped" in letters[0]["reason"] and letters[0]["original_base64"] is None
+    assert "whole episode is skipped" in letters[0]["reason"] and letters[0]["original_sha256"] is None
 
     [alert] = [Alert.model_validate_json(r.value) for r in read_topic(bootstrap, topics.alerts, settings.partitions)]
     assert (alert.rule, alert.child_id, alert.severity, alert.team) == (

@@ -1,13 +1,18 @@
 """The whole path on real parts: Kafka broker, `casewatch worker` process, SQLite database."""
 
+import hashlib
 import json
+import signal
 from datetime import UTC, datetime
+
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from casewatch.storage import connect, list_alerts
 from schemas.alerts import Alert
 from schemas.events import Referral, WrittenAgreement
 from streams.publish import Publisher
-from tests.integration.support import Deployment, read_topic, running_worker, wait_until
+from tests.integration.support import Deployment, WorkerProcess, read_topic, running_worker, wait_until
 
 T = lambda day: datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)  # noqa: E731
 
@@ -72,6 +77,7 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_the_worker_carries_on(d
         (topics.for_event_type("referral"), b"C1001", json.dumps(impossible).encode()),
         (topics.for_event_type("agreement"), b"C1001", REFERRAL.model_dump_json().encode()),
         (topics.for_event_type("referral"), b"C9999", REFERRAL.model_dump_json().encode()),
+        (topics.for_event_type("referral"), None, REFERRAL.model_dump_json().encode()),
     ]
     with running_worker(deployment) as worker:
         with Publisher(str(settings.bootstrap_servers), topics) as publisher:
@@ -87,11 +93,14 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_the_worker_carries_on(d
         for r in read_topic(str(settings.bootstrap_servers), topics.dead_letter, settings.partitions)
     ]
     assert sorted(letter["code"] for letter in letters) == sorted(
-        ["invalid_json", "unknown_event_type", "schema", "wrong_topic", "key_mismatch"]
+        ["invalid_json", "unknown_event_type", "schema", "wrong_topic", "key_mismatch", "missing_key"]
     )
     by_code = {letter["code"]: letter for letter in letters}
     assert "occurred_at is after recorded_at" in by_code["schema"]["reason"]
-    assert by_code["invalid_json"]["original_base64"] == "e25vdCBqc29u"  # base64 of b"{not json"
+    # A digest and size of the original, never its bytes (they may hold personal data).
+    assert by_code["invalid_json"]["original_sha256"] == hashlib.sha256(b"{not json").hexdigest()
+    assert by_code["invalid_json"]["original_size"] == 9
+    assert all("original_base64" not in letter for letter in letters)
     assert all(letter["topic"] and letter["offset"] is not None for letter in letters)
 
 
@@ -99,13 +108,83 @@ def test_state_survives_a_worker_restart_through_the_changelog(deployment: Deplo
     with running_worker(deployment, "first.log") as worker:
         publish(deployment, AGREEMENT)
         wait_until(lambda: worker.metric("casewatch_events_consumed_total") >= 1, 60, worker.describe)
-    # A new process with an empty memory store: only the changelog topic can tell it of the agreement.
-    with running_worker(deployment, "second.log") as worker:
+    # A worker with an empty state directory: only the changelog topic can tell it of the agreement.
+    with running_worker(deployment.second_worker(), "second.log") as worker:
         publish(deployment, REFERRAL)
         wait_until(lambda: worker.metric("casewatch_alerts_persisted_total") >= 1, 60, worker.describe)
         assert worker.metric("casewatch_events_consumed_total") == 1  # the agreement was not re-read
     stored = list_alerts(engine=connect(deployment.settings.database_url))
     assert [a.facts["agreement_id"] for a in stored] == ["wa-1"]
+
+
+def test_messages_of_a_megabyte_are_dead_lettered_small_and_no_good_event_is_lost(deployment: Deployment) -> None:
+    settings = deployment.settings
+    topics = settings.topics
+    children = [f"C{2000 + i}" for i in range(12)]
+    pairs = [
+        (AGREEMENT.model_copy(update={"child_id": c, "event_id": f"wa-{c}"}),
+         REFERRAL.model_copy(update={"child_id": c, "event_id": f"ref-{c}"}))
+        for c in children
+    ]  # fmt: skip
+    # About 1 MB each, keyed and placed right: one fails its schema (a field it must not have), one is not JSON.
+    padded = json.dumps(REFERRAL.model_dump(mode="json") | {"notes": "x" * 990_000}).encode()
+    poison = [(topics.for_event_type("referral"), padded), (topics.for_event_type("agreement"), b"{" * 990_000)]
+    with running_worker(deployment, "first.log") as worker:
+        assert worker.metric("casewatch_worker_ready") == 1
+        with Publisher(str(settings.bootstrap_servers), topics) as publisher:
+            for index, (agreement, referral) in enumerate(pairs):
+                publisher.event(agreement)
+                if index in (3, 8):
+                    topic, value = poison[index == 8]
+                    publisher.raw(topic, key=b"C1001", value=value)
+                publisher.event(referral)
+        wait_until(lambda: worker.metric("casewatch_alerts_persisted_total") >= len(pairs), 120, worker.describe)
+        wait_until(lambda: worker.metric("casewatch_events_dead_lettered_total") >= 2, 30, worker.describe)
+        worker.stop(signal.SIGKILL)
+    with running_worker(deployment, "second.log") as worker:  # nothing is lost, nothing comes back
+        publish(deployment, AGREEMENT, REFERRAL)
+        wait_until(lambda: worker.metric("casewatch_alerts_persisted_total") >= 1, 60, worker.describe)
+    stored = list_alerts(engine=connect(settings.database_url))
+    assert sorted(a.child_id for a in stored) == sorted([*children, "C1001"])
+    records = read_topic(str(settings.bootstrap_servers), topics.dead_letter, settings.partitions)
+    assert all(len(r.value) < 4096 for r in records)
+    # By source position: the kill may make the next worker dead-letter a message again (at least once).
+    letters = {(d["topic"], d["partition"], d["offset"]): d for d in (json.loads(r.value) for r in records)}
+    assert sorted(letter["code"] for letter in letters.values()) == ["invalid_json", "schema"]
+    assert sorted(letter["original_size"] for letter in letters.values()) == sorted([len(padded), 990_000])
+
+
+def test_a_crashing_agent_is_counted_makes_the_worker_unready_and_a_crash_loop_stops_it(
+    deployment: Deployment,
+) -> None:
+    settings = deployment.settings
+    admin = KafkaAdminClient(bootstrap_servers=str(settings.bootstrap_servers))
+    try:  # the broker refuses every alert: the correlate agent cannot finish its batch
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, settings.topics.alerts,
+                                            configs={"max.message.bytes": "100"})])  # fmt: skip
+    finally:
+        admin.close()
+    worker = WorkerProcess(deployment).start()
+    try:
+        assert worker.metric("casewatch_worker_ready") == 1
+        publish(deployment, AGREEMENT, REFERRAL)
+        wait_until(lambda: worker.metric("casewatch_agent_crashes_total", agent="correlate") >= 1, 60, worker.describe)
+        assert worker.metric("casewatch_worker_ready") == 0
+        assert worker.process is not None
+        assert worker.process.wait(timeout=120) == 3
+        assert "agent crashes within 60s, the last in correlate" in worker.log.read_text()
+    finally:
+        worker.stop(signal.SIGKILL)
+    # Nothing of the batch was committed: with alerts accepted again, a new worker raises the alert.
+    admin = KafkaAdminClient(bootstrap_servers=str(settings.bootstrap_servers))
+    try:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, settings.topics.alerts,
+                                            configs={"max.message.bytes": "1048588"})])  # fmt: skip
+    finally:
+        admin.close()
+    with running_worker(deployment, "after.log") as worker:
+        wait_until(lambda: worker.metric("casewatch_alerts_persisted_total") >= 1, 60, worker.describe)
+    assert [a.child_id for a in list_alerts(engine=connect(settings.database_url))] == ["C1001"]
 
 
 def test_partition_for_matches_the_partition_kafka_python_picks(deployment: Deployment) -> None:

@@ -2,8 +2,9 @@
 
 A row is a sequence of events in ARRIVAL order (late events are simply listed late),
 possibly with `Tick(day)` markers where the live clock runs, and a final `now`. It is run
-as the live worker would (each event through `engine.apply` on a state that round-trips
-through JSON like a Faust table, ticks at the markers and at `now`) and through `replay`
+as the live worker would (the events between ticks as one batch through
+`engine.apply_batch`, the worker's own function, on states that round-trip through JSON
+like a Faust table, ticks at the markers and at `now`) and through `replay`
 (event-time order, the clock driven by stream time up to `now`). The alert ids each way
 are compared with the ids the row expects.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from agents.engine import apply, apply_team_fact, tick, tick_team
+from agents.engine import ClockTick, apply_batch, apply_team_fact, tick_team
 from agents.replay import replay
 from agents.rules import RulesConfig
 from agents.rules.base import alert_id
@@ -145,33 +146,41 @@ def expect(rule: str, *keys: tuple[str, ...], child: str = CHILD) -> set[str]:
 
 
 def run_live(steps: Iterable[Step], now: str | None, config: RulesConfig) -> list[Alert]:
-    """Every alert raised, as the worker would raise them: arrival order, JSON state, ticks, teams."""
+    """Every alert raised, as the worker would raise them: arrival order, in batches through
+    `engine.apply_batch` on states that round-trip through JSON like a Faust table, ticks, teams."""
     tables: dict[str, dict[str, object]] = {}
     teams: dict[str, dict[str, object]] = {}
     raised: list[Alert] = []
 
+    def load(child: str) -> ChildState:
+        return ChildState.from_dict(_json(tables.get(child)))
+
+    def run_batch(batch: Sequence[CaseEvent | ClockTick]) -> None:
+        outcome = apply_batch(batch, load, config)
+        assert not outcome.failed, outcome.failed
+        tables.update((child, state.to_dict()) for child, state in outcome.states.items())
+        raised.extend(alert for _, alert in outcome.alerts)
+        for _, fact in outcome.team_facts:
+            state = TeamState.from_dict(_json(teams.get(fact.team)))
+            apply_team_fact(state, fact, config)
+            teams[fact.team] = state.to_dict()
+
     def run_clock(moment: datetime) -> None:
-        for child, stored in tables.items():
-            outcome = tick(ChildState.from_dict(_json(stored)), child, moment, config)
-            tables[child] = outcome.state.to_dict()
-            raised.extend(outcome.alerts)
+        run_batch([ClockTick(child, moment) for child in tables])
         for team, stored in teams.items():
             state = TeamState.from_dict(_json(stored))
             raised.extend(tick_team(state, team, moment, config))
             teams[team] = state.to_dict()
 
+    batch: list[CaseEvent | ClockTick] = []  # the events between two ticks arrive as one batch
     for step in steps:
         if isinstance(step, Tick):
+            run_batch(batch)
+            batch = []
             run_clock(at(step.day).replace(hour=0))
-            continue
-        outcome = apply(ChildState.from_dict(_json(tables.get(step.child_id))), step, config)
-        if not outcome.stale:
-            tables[step.child_id] = outcome.state.to_dict()
-        raised.extend(outcome.alerts)
-        for fact in outcome.team_facts:
-            state = TeamState.from_dict(_json(teams.get(fact.team)))
-            apply_team_fact(state, fact, config)
-            teams[fact.team] = state.to_dict()
+        else:
+            batch.append(step)
+    run_batch(batch)
     if now is not None:
         run_clock(at(now).replace(hour=0))
     return raised

@@ -1,10 +1,11 @@
 import base64
+import hashlib
 import json
 
 import pytest
 
 from schemas.events import Referral
-from streams.codec import Rejection, dead_letter, decode_event
+from streams.codec import Rejection, dead_letter, decode_event, decode_message
 from streams.topics import Topics
 from tests.test_agents.events import referral
 
@@ -57,11 +58,30 @@ def test_reasons_never_echo_the_values_sent() -> None:
     assert isinstance(unknown, Rejection) and "Jane" not in unknown.reason
 
 
-def test_dead_letter_keeps_the_original_bytes_and_where_they_came_from() -> None:
-    record = json.loads(dead_letter(b"{bad", Rejection("invalid_json", "why"), topic="t", partition=2, offset=9))
+def test_dead_letter_names_where_the_message_came_from_and_its_digest_never_its_bytes() -> None:
+    original = b'{"child_id": "C1", "note": "Jane Smith, 12 Acacia Avenue"'
+    record = json.loads(dead_letter(original, Rejection("invalid_json", "why"), topic="t", partition=2, offset=9))
     assert record["code"] == "invalid_json" and record["reason"] == "why"
     assert (record["topic"], record["partition"], record["offset"]) == ("t", 2, 9)
-    assert base64.b64decode(record["original_base64"]) == b"{bad"
+    assert record["original_sha256"] == hashlib.sha256(original).hexdigest()
+    assert record["original_size"] == len(original)
+    text = dead_letter(original, Rejection("invalid_json", "why"), topic="t")
+    assert b"Jane" not in text and base64.b64encode(original) not in text
+
+
+def test_a_dead_letter_record_is_small_whatever_the_input() -> None:
+    huge = b"x" * 5_000_000
+    record = dead_letter(huge, Rejection("invalid_json", "r" * 2_000_000), topic="f" * 100_000, offset=1)
+    assert len(record) < 4096
+    assert json.loads(record)["original_size"] == 5_000_000
+
+
+def test_a_message_without_a_key_is_refused_as_missing_key() -> None:
+    topic, partition = "cw.referrals", TOPICS.partition_for("C1")
+    result = decode_message(GOOD, key=None, topic=topic, partition=partition, topics=TOPICS)
+    assert isinstance(result, Rejection) and result.code == "missing_key"
+    keyed = decode_message(GOOD, key=b"C1", topic=topic, partition=partition, topics=TOPICS)
+    assert not isinstance(keyed, Rejection)
 
 
 def test_every_event_type_has_a_topic_and_all_topics_share_the_partition_count() -> None:

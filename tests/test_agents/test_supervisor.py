@@ -1,0 +1,47 @@
+"""agents.supervisor: a crash is counted, makes the worker unready, and a crash loop stops it."""
+
+import asyncio
+
+from prometheus_client import CollectorRegistry
+
+from agents.supervisor import EXIT_CRASH_LOOP, Supervisor
+from casewatch.metrics import Metrics
+
+
+def value(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def test_a_failing_batch_is_a_crash_and_the_worker_is_unready_until_it_is_done() -> None:
+    registry = CollectorRegistry()
+    stops: list[int] = []
+    supervisor = Supervisor(Metrics.create(registry), stop=stops.append)
+    assert value(registry, "casewatch_worker_ready") == 0  # not before the tables are recovered
+    supervisor.start()
+    assert value(registry, "casewatch_worker_ready") == 1
+    attempts: list[float] = []
+    seen_ready: list[float] = []
+
+    async def flaky() -> None:
+        attempts.append(1)
+        seen_ready.append(value(registry, "casewatch_worker_ready"))
+        if len(attempts) < 3:
+            raise ConnectionError("the broker went away")
+
+    asyncio.run(supervisor.until_done("correlate", flaky))
+    assert len(attempts) == 3 and seen_ready == [1, 0, 0]
+    assert value(registry, "casewatch_agent_crashes_total", agent="correlate") == 2
+    assert value(registry, "casewatch_worker_ready") == 1 and not stops
+
+
+def test_a_crash_loop_stops_the_worker_with_a_non_zero_exit() -> None:
+    registry = CollectorRegistry()
+    stops: list[int] = []
+    supervisor = Supervisor(Metrics.create(registry), crashes=3, seconds=60, stop=stops.append)
+    supervisor.start()
+    for _ in range(2):
+        supervisor.crashed("teams", KeyError("team-state"))
+    assert not stops
+    supervisor.crashed("persist", RuntimeError("x"))
+    assert stops == [EXIT_CRASH_LOOP]
+    assert value(registry, "casewatch_worker_ready") == 0
