@@ -223,9 +223,9 @@ def fold(state: ChildState, event: CaseEvent) -> None:
     elif isinstance(event, Plan):
         _fold_plan(state, event)
     elif isinstance(event, CaseClosure):  # which team closed an episode, for the team rates
-        known_closure = state.closures.get(day)
+        known_closure = state.closure_teams.get(day)
         if known_closure is None or event.event_id < known_closure[0]:
-            state.closures[day] = (event.event_id, event.team)
+            state.closure_teams[day] = (event.event_id, event.team)
 
 
 def _fold_assessment(state: ChildState, event: Assessment) -> None:
@@ -300,8 +300,8 @@ def prune(state: ChildState, cutoff: date) -> None:
         state.strategy_discussions = {d: e for d, e in state.strategy_discussions.items() if d >= cutoff}
     if state.emitted:
         state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
-    if state.closures and min(state.closures) < cutoff:
-        state.closures = {d: c for d, c in state.closures.items() if d >= cutoff}
+    if state.closure_teams and min(state.closure_teams) < cutoff:
+        state.closure_teams = {d: c for d, c in state.closure_teams.items() if d >= cutoff}
     if state.reported:  # what is forgotten here, the team forgets by the same horizon
         state.reported = {k: v for k, v in state.reported.items() if _still_known(state, k)}
 

@@ -140,7 +140,7 @@ class ChildState:
     enquiries: dict[str, tuple[date, str]] = field(default_factory=dict)  # section 47: id -> (start, event id)
     plans: dict[str, PlanRecord] = field(default_factory=dict)  # by plan id
     strategy_discussions: dict[date, str] = field(default_factory=dict)  # day -> event id
-    closures: dict[date, tuple[str, str]] = field(default_factory=dict)  # day -> (event id, team)
+    closure_teams: dict[date, tuple[str, str]] = field(default_factory=dict)  # day -> (event id, team)
     # What this child has told its teams, per referral ("r:<day>") or agreement ("a:<id>"):
     # the (team, counter) units it counts in (see TeamState). A change is sent only when this moves.
     reported: dict[str, list[TeamUnit]] = field(default_factory=dict)
@@ -160,7 +160,7 @@ class ChildState:
             "enquiries": {k: [d.isoformat(), e] for k, (d, e) in sorted(self.enquiries.items())},
             "plans": {k: p.to_list() for k, p in sorted(self.plans.items())},
             "strategy_discussions": {d.isoformat(): e for d, e in sorted(self.strategy_discussions.items())},
-            "closures": {d.isoformat(): list(c) for d, c in sorted(self.closures.items())},
+            "closure_teams": {d.isoformat(): list(c) for d, c in sorted(self.closure_teams.items())},
             "reported": {k: [list(u) for u in v] for k, v in sorted(self.reported.items())},
             "emitted": {k: [fp, d.isoformat()] for k, (fp, d) in sorted(self.emitted.items())},
         }
@@ -185,7 +185,7 @@ class ChildState:
             enquiries={k: (date.fromisoformat(v[0]), v[1]) for k, v in data.get("enquiries", {}).items()},
             plans={k: PlanRecord.from_list(p) for k, p in data.get("plans", {}).items()},
             strategy_discussions={date.fromisoformat(d): e for d, e in data.get("strategy_discussions", {}).items()},
-            closures={date.fromisoformat(d): (c[0], c[1]) for d, c in data.get("closures", {}).items()},
+            closure_teams={date.fromisoformat(d): (c[0], c[1]) for d, c in data.get("closure_teams", {}).items()},
             reported={k: [(u[0], u[1]) for u in v] for k, v in data.get("reported", {}).items()},
             emitted={k: (v[0], date.fromisoformat(v[1])) for k, v in data.get("emitted", {}).items()},
             latest=_day(data.get("latest")),

@@ -299,7 +299,7 @@ def _units(state: ChildState, key: str, window: int) -> list[TeamUnit]:
 
 def _closing_team(state: ChildState, previous: date, referral_day: date) -> str | None:
     """The team of the latest case closure from the previous referral to this one (ties by event id)."""
-    closures = [(d, c) for d, c in state.closures.items() if previous <= d <= referral_day]
+    closures = [(d, c) for d, c in state.closure_teams.items() if previous <= d <= referral_day]
     return max(closures)[1][1] if closures else None
 
 
