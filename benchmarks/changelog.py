@@ -74,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_sigterm()
     events = events_for(args.events, seed=42)
     with ExitStack() as stack:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or stack.enter_context(LocalKafka()).bootstrap_servers
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            broker = LocalKafka()
+            stack.callback(broker.stop)
+            bootstrap = broker.start(timeout=600)  # a loaded machine starts the JVM slowly
         tag = f"cl{uuid.uuid4().hex[:8]}"
         config = args.work / "casewatch.yaml"
         config.write_text("rules:\n  timer_seconds: 1\n")

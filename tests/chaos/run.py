@@ -258,7 +258,7 @@ def faults(chaos: Chaos, kills: int, postgres: str | None) -> Iterator[tuple[str
                 broker._process.send_signal(sig)
                 broker._process.wait(120)
                 time.sleep(5)
-                broker.start()
+                broker.start(timeout=600)
 
         yield f"broker {name} + restart", restart, None
 
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     chaos = Chaos(args.work, children=args.children, parts=max(4, args.kills + 1), database=None)
     results = []
     with ExitStack() as stack:
-        chaos.broker.start()
+        chaos.broker.start(timeout=600)
         stack.callback(chaos.broker.stop)
         for fault, during, url in faults(chaos, args.kills, postgres):
             if args.only and not any(word in fault for word in args.only.split(",")):
