@@ -72,6 +72,7 @@ class Sweep:
         self._asked: dict[tuple[str, bytes], tuple[str, int, int]] = {}
         self._days: dict[Hashable, date] = {}  # input tp -> latest event day handled on it
         self._arrived: dict[int, float] = {}  # partition -> when (monotonic) an event last came on it
+        self._started = time.monotonic()
         self._gauged: set[str] = set()
 
     def handled(self, message: Any) -> None:
@@ -85,15 +86,17 @@ class Sweep:
             self._days[tp] = day
         self._arrived[tp.partition] = time.monotonic()
 
-    def event_day(self, partition: int, watermark: datetime, tps: Iterable[Any]) -> date:
-        """The day up to which this partition's deadlines may be judged (see the module's doc)."""
+    def event_day(self, partition: int, watermark: datetime, tps: Iterable[Any]) -> date | None:
+        """The day up to which this partition's deadlines may be judged (see the module's doc),
+        or None to judge none yet: a worker just started (after a crash, say) does not know
+        whether history is still arriving until it sees an event or the quiet period passes."""
         today = watermark.date()
-        arrived = self._arrived.get(partition)
-        if arrived is None or time.monotonic() - arrived >= self.rules.quiet_seconds:
+        arrived = self._arrived.get(partition, self._started)
+        if time.monotonic() - arrived >= self.rules.quiet_seconds:
             return today
         days = [self._days[tp] for tp in tps if tp.partition == partition and tp in self._days]
         if not days:
-            return today
+            return None
         return min(today, min(days) - timedelta(days=self.rules.lateness_days))
 
     async def run(self) -> None:
@@ -116,11 +119,11 @@ class Sweep:
             # Team facts sent for what was handled must be on the broker before they are counted.
             await self.app.producer.flush()
             self.team_inputs.note(moved, await self._ends(team_tps))
-            days = {tp.partition: self.event_day(tp.partition, moved, inputs) for tp in inputs}
+            days: dict[int, date | None] = {tp.partition: self.event_day(tp.partition, moved, inputs) for tp in inputs}
             await self._tick("child", self.children, self.topics.ticks, self.ticks, days, tick_tps)
         team_moved = self.team_inputs.advance(self._position)
         if team_moved is not None:
-            team_days = {tp.partition: team_moved.date() for tp in team_tps}
+            team_days: dict[int, date | None] = {tp.partition: team_moved.date() for tp in team_tps}
             await self._tick("team", self.teams, self.topics.team_facts, self.team_facts, team_days, team_tps)
             self._set_gauges(team_moved, team_tps)
 
@@ -140,7 +143,7 @@ class Sweep:
         return dict(await self.app.consumer.highwaters(*tps)) if tps else {}
 
     async def _tick(
-        self, kind: str, table: Any, topic: str, channel: Any, days: dict[int, date], tick_tps: list[Any]
+        self, kind: str, table: Any, topic: str, channel: Any, days: dict[int, date | None], tick_tps: list[Any]
     ) -> None:
         """Send a tick to every state in these partitions whose next deadline has come by its
         partition's day, unless the tick sent for that deadline is still queued."""

@@ -200,6 +200,10 @@ class Scene:
             for k in expected.keys() & stored.keys()
             if stored[k].model_copy(update={"ingested_at": None}) != expected[k]
         )
+        for name, ids in (("lost", expected.keys() - stored.keys()), ("unexpected", stored.keys() - expected.keys())):
+            rules = sorted({(expected.get(k) or stored[k]).rule for k in ids})
+            if rules:
+                self.result.notes.append(f"{name}: {', '.join(rules)}")
         self.result.dead_letters = len(read_topic(self.bootstrap, s.topics.dead_letter, s.partitions, timeout=120))
 
 
