@@ -262,6 +262,7 @@ def faults(chaos: Chaos, kills: int, postgres: str | None) -> Iterator[tuple[str
                 broker._process.send_signal(sig)
                 broker._process.wait(120)
                 time.sleep(5)
+                broker.log_file.unlink()  # its "started" line would be taken for the new start's
                 broker.start(timeout=600)
 
         yield f"broker {name} + restart", restart, None
