@@ -71,7 +71,8 @@ class Sweep:
         # (kind, key) -> (due day asked for, partition, end offset of its tick partition once sent)
         self._asked: dict[tuple[str, bytes], tuple[str, int, int]] = {}
         self._days: dict[Hashable, date] = {}  # input tp -> latest event day handled on it
-        self._arrived: dict[int, float] = {}  # partition -> when (monotonic) an event last came on it
+        self._arrived: dict[int, float] = {}  # partition -> when (monotonic) its topics last grew
+        self._last_end: dict[Hashable, int] = {}  # input tp -> its end offset when last looked at
         self._started = time.monotonic()
         self._gauged: set[str] = set()
 
@@ -84,17 +85,20 @@ class Sweep:
         known = self._days.get(tp)
         if known is None or day > known:
             self._days[tp] = day
-        self._arrived[tp.partition] = time.monotonic()
 
     def event_day(self, partition: int, watermark: datetime, tps: Iterable[Any]) -> date | None:
         """The day up to which this partition's deadlines may be judged (see the module's doc),
         or None to judge none yet: a worker just started (after a crash, say) does not know
         whether history is still arriving until it sees an event or the quiet period passes."""
         today = watermark.date()
+        mine = [tp for tp in tps if tp.partition == partition]
+        # Quiet is nothing new on the topics, and all of it handled: a worker held up (its
+        # database locked, say) with a backlog is not quiet, however long it waits.
         arrived = self._arrived.get(partition, self._started)
-        if time.monotonic() - arrived >= self.rules.quiet_seconds:
+        caught_up = all(self._position(tp) >= self._last_end.get(tp, 0) for tp in mine)
+        if caught_up and time.monotonic() - arrived >= self.rules.quiet_seconds:
             return today
-        days = [self._days[tp] for tp in tps if tp.partition == partition and tp in self._days]
+        days = [self._days[tp] for tp in mine if tp in self._days]
         if not days:
             return None
         return min(today, min(days) - timedelta(days=self.rules.lateness_days))
@@ -112,7 +116,12 @@ class Sweep:
         tick_tps = [tp for tp in held if tp.topic == self.topics.ticks]
         self.metrics.assigned_partitions.set(len(inputs))
         await self._learn_floors([*inputs, *team_tps])
-        self.inputs.note(now, await self._ends(inputs))
+        ends = await self._ends(inputs)
+        for tp, end in ends.items():
+            if self._last_end.get(tp) != end:
+                self._last_end[tp] = end
+                self._arrived[tp.partition] = time.monotonic()  # type: ignore[attr-defined]  # a faust TP
+        self.inputs.note(now, ends)
         moved = self.inputs.advance(self._position)
         if moved is not None:
             self.metrics.watermark_lag.set((now - moved).total_seconds())
