@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,26 +221,26 @@ def _stored(engine: object) -> dict[str, Alert]:
     return {a.alert_id: a for a in alerts}
 
 
-@contextmanager
-def sqlite_locked(path: Path, seconds: float) -> Iterator[None]:
-    """Hold an exclusive lock on the SQLite file for `seconds` (in a thread), from now."""
-    ready = threading.Event()
+def in_background(work: Callable[[], None]) -> None:
+    """A fault that lasts while the history goes on arriving: a feed paused as long would
+    rightly count as quiet, and the clock would judge by the wall clock."""
+    threading.Thread(target=work, daemon=True).start()
+
+
+def lock_sqlite(path: Path, seconds: float) -> None:
+    """Hold an exclusive lock on the SQLite file for `seconds`, in the background, from now."""
+    locked = threading.Event()
 
     def hold() -> None:
         connection = sqlite3.connect(path, timeout=60, isolation_level=None)
         connection.execute("BEGIN EXCLUSIVE")
-        ready.set()
+        locked.set()
         time.sleep(seconds)
         connection.execute("COMMIT")
         connection.close()
 
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    ready.wait(60)
-    try:
-        yield
-    finally:
-        thread.join(seconds + 60)
+    in_background(hold)
+    locked.wait(60)
 
 
 def faults(chaos: Chaos, kills: int, postgres: str | None) -> Iterator[tuple[str, Callable[[Scene], None], str | None]]:
@@ -268,10 +268,8 @@ def faults(chaos: Chaos, kills: int, postgres: str | None) -> Iterator[tuple[str
         yield f"broker {name} + restart", restart, None
 
     def lock(scene: Scene) -> None:
-        if scene.part == 1:
-            path = Path(scene.deployment.settings.database_url.removeprefix("sqlite:///"))
-            with sqlite_locked(path, 45):
-                pass
+        if scene.part == 1:  # held in the background while the history goes on arriving
+            lock_sqlite(Path(scene.deployment.settings.database_url.removeprefix("sqlite:///")), 45)
 
     yield "SQLite locked 45 s", lock, None
 
@@ -286,9 +284,13 @@ def faults(chaos: Chaos, kills: int, postgres: str | None) -> Iterator[tuple[str
         def stop_postgres(scene: Scene) -> None:
             if scene.part == 1:
                 version, cluster = postgres.split("/")
-                subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
-                time.sleep(45)
-                subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
+
+                def stopped() -> None:
+                    subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
+                    time.sleep(45)
+                    subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
+
+                in_background(stopped)
 
         yield "PostgreSQL stopped 45 s", stop_postgres, os.environ["CASEWATCH_CHAOS_POSTGRES_URL"]
 
