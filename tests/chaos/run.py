@@ -157,12 +157,12 @@ class Scene:
 
     def settle(self, timeout: float = 600) -> None:
         """Wait until the database holds what replay expects, or stops changing for 60 s."""
-        engine = connect(self.deployment.settings.database_url)
+        url = self.deployment.settings.database_url
         self.result.expected = len(self.expected())
         last, since = -1, time.monotonic()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            stored = _count(engine)
+            stored = _count(url)
             if stored >= self.result.expected and time.monotonic() - since > 15:
                 break
             if stored != last:
@@ -207,9 +207,9 @@ class Scene:
         self.result.dead_letters = len(read_topic(self.bootstrap, s.topics.dead_letter, s.partitions, timeout=120))
 
 
-def _count(engine: object) -> int:
+def _count(url: str) -> int:
     try:
-        return count_alerts(engine=engine)  # type: ignore[arg-type]
+        return count_alerts(engine=connect(url))
     except Exception:  # the database may be the fault
         return -1
 
