@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv kafka demo test lint schemas clean bench
+.PHONY: venv kafka demo test lint schemas clean bench chaos
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "casewatch needs Python 3.11+")'
@@ -41,3 +41,11 @@ clean:
 # BENCH_ARGS="--events 100000" for a shorter run.
 bench: kafka
 	$(BIN)/python -m benchmarks.run --profile $(BENCH_ARGS)
+
+# The chaos suite (not part of `make test`, which runs its short form): worker SIGKILLs,
+# broker restarts, SQLite locked and PostgreSQL (its own cluster, "chaos") stopped 45 s,
+# poison; each checked against replay. Writes its table into docs/reliability.md.
+chaos: kafka
+	CASEWATCH_CHAOS_POSTGRES_URL=$$(CASEWATCH_PG_CLUSTER=chaos .ci/postgres) \
+	CASEWATCH_CHAOS_POSTGRES_CLUSTER=$$(ls /usr/lib/postgresql | sort -V | tail -1)/chaos \
+	$(BIN)/python -m tests.chaos.run --kills 20 --doc docs/reliability.md $(CHAOS_ARGS)

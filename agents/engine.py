@@ -14,7 +14,7 @@ from typing import Any
 from agents.calendar import add_months
 from agents.rules import TEAM_RULE, Finding, Rule, RuleParams, RulesConfig
 from agents.rules.base import alert_id, start_of
-from agents.rules.team_rereferral_rate_high import facts_after
+from agents.rules.team_rereferral_rate_high import affected_from, facts_after
 from agents.state import (
     AgreementRecord,
     AssessmentRecord,
@@ -38,7 +38,7 @@ from schemas.events import (
     WrittenAgreement,
 )
 
-TEAM_TRIGGERS = frozenset({"referral", "agreement"})
+TEAM_TRIGGERS = frozenset({"referral", "agreement", "closure"})
 
 
 @dataclass(slots=True)  # a value (not frozen: one is built per event)
@@ -72,7 +72,7 @@ class BatchOutcome:
 
     states: dict[str, ChildState] = field(default_factory=dict)
     alerts: list[tuple[int, Alert]] = field(default_factory=list)
-    team_facts: list[TeamFact] = field(default_factory=list)
+    team_facts: list[tuple[int, TeamFact]] = field(default_factory=list)  # (index of the step, fact)
     stale: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
 
@@ -119,7 +119,7 @@ def apply_batch(
         done.setdefault(child_id, []).append((step, arrived))
         result.states[child_id] = outcome.state
         result.alerts += [(index, alert) for alert in outcome.alerts]
-        result.team_facts += outcome.team_facts
+        result.team_facts += [(index, fact) for fact in outcome.team_facts]
     for child_id in result.states:
         result.states[child_id] = working[child_id]
     return result
@@ -229,8 +229,10 @@ def fold(state: ChildState, event: CaseEvent) -> None:
             state.referrals[day] = ReferralRecord(event.event_id, event.team, event.referrals_last_12_months)
         if event.concerns:
             state.concerns[event.event_id] = ConcernRecord(day, "referral", frozenset(event.concerns))
-    elif isinstance(event, CaseClosure):
-        _keep_first(state.closures, day, event.event_id)
+    elif isinstance(event, CaseClosure):  # the day opens a new episode; the team, for the team rates
+        known_closure = state.closures.get(day)
+        if known_closure is None or event.event_id < known_closure[0]:
+            state.closures[day] = (event.event_id, event.team)
     elif isinstance(event, Contact):
         _keep_first(state.contacts, day, event.event_id)
         if event.concerns:
@@ -338,43 +340,57 @@ def prune(state: ChildState, cutoff: date) -> None:
     if state.strategy_discussions and min(state.strategy_discussions) < cutoff:
         state.strategy_discussions = {d: e for d, e in state.strategy_discussions.items() if d >= cutoff}
     for name in ("closures", "contacts", "meetings"):
-        days: dict[date, str] = getattr(state, name)
+        days: dict[date, Any] = getattr(state, name)
         if days and min(days) < cutoff:
             setattr(state, name, {d: e for d, e in days.items() if d >= cutoff})
     if state.emitted:
         state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
+    if state.reported:  # what is forgotten here, the team forgets by the same horizon
+        state.reported = {k: v for k, v in state.reported.items() if _still_known(state, k)}
+
+
+def _still_known(state: ChildState, key: str) -> bool:
+    return date.fromisoformat(key[2:]) in state.referrals if key[0] == "r" else key[2:] in state.agreements
 
 
 def apply_team_fact(state: TeamState, fact: TeamFact, config: RulesConfig) -> None:
-    """Fold one fact into its team's aggregate (idempotent, and order does not matter)."""
+    """Add one change to its team's counters: once per stamp, in any order (see TeamState)."""
+    if fact.source is not None:
+        seen = state.seen.get(fact.source)
+        if seen is not None and (fact.offset, fact.index) <= seen:
+            return  # counted already: its input message was handled again
+        state.seen[fact.source] = (fact.offset, fact.index)
     cutoff = horizon_cutoff(state.latest, config.horizon_months)
-    if cutoff is not None and fact.day < cutoff:
-        return
-    if fact.kind == "referral":
-        key = (fact.child_id, fact.day)
-        state.referrals[key] = state.referrals.get(key, False) or fact.rereferral
-    else:
-        agreement = (fact.child_id, fact.key)
-        known = state.agreements.get(agreement)
-        if known is None:
-            state.agreements[agreement] = (fact.day, fact.followed)
+    floor = None if cutoff is None else cutoff.isoformat()[:7]
+    for name, delta in fact.counts.items():
+        if floor is not None and name[:7] < floor:
+            continue  # before the horizon: the team has forgotten that month
+        value = state.counts.get(name, 0) + delta
+        if value:
+            state.counts[name] = value
         else:
-            follows = [f for f in (known[1], fact.followed) if f is not None]
-            state.agreements[agreement] = (min(known[0], fact.day), min(follows, default=None))
-    state.since = fact.day if state.since is None else min(state.since, fact.day)
+            state.counts.pop(name, None)
+    first = min(date.fromisoformat(name[:7] + "-01") for name in fact.counts) if fact.counts else fact.day
+    if cutoff is None or first >= cutoff:
+        state.since = first if state.since is None else min(state.since, first)
+    if state.evaluated is not None:  # a late fact: the judged months it moves are judged again
+        moved = affected_from(fact)
+        if moved <= state.evaluated:
+            state.rejudge = moved if state.rejudge is None else min(state.rejudge, moved)
     if state.latest is None or fact.day > state.latest:
         state.latest = fact.day
         after = horizon_cutoff(state.latest, config.horizon_months)
         if after is not None and after != cutoff:
-            state.referrals = {k: v for k, v in state.referrals.items() if k[1] >= after}
-            state.agreements = {k: v for k, v in state.agreements.items() if v[0] >= after}
+            floor = after.isoformat()[:7]
+            state.counts = {k: v for k, v in state.counts.items() if k[:7] >= floor}
             state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= after}
     params = config.of(TEAM_RULE)
     state.due = TEAM_RULE.due(state, params) if params.enabled else None
 
 
 def tick_team(state: TeamState, team: str, now: datetime, config: RulesConfig) -> list[Alert]:
-    """Judge the team's months that are over by `now` and not judged yet."""
+    """Judge the team's months its event time has passed (by the settle days) and `now` too,
+    and judge again those a late fact has changed."""
     params = config.of(TEAM_RULE)
     if not params.enabled:
         state.due = None
@@ -382,9 +398,12 @@ def tick_team(state: TeamState, team: str, now: datetime, config: RulesConfig) -
     today = _day(now)
     found = list(TEAM_RULE.evaluate(team, state, today, params))
     alerts = _emit(state.emitted, TEAM_RULE, params, team, None, found, config)
-    through = TEAM_RULE.judged_through(today, params)
-    if state.evaluated is None or through > state.evaluated:
-        state.evaluated = through
+    if state.latest is not None:
+        through = TEAM_RULE.judged_through(min(today, state.latest), params)
+        if state.evaluated is None or through > state.evaluated:
+            state.evaluated = through
+        if state.rejudge is not None and state.rejudge <= through:
+            state.rejudge = None
     state.due = TEAM_RULE.due(state, params)
     return alerts
 

@@ -10,10 +10,12 @@ the same agents, as ticks on internal topics.
 """
 
 import asyncio
+import dataclasses
 import functools
 import itertools
 import json
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -43,6 +45,10 @@ log = logging.getLogger("casewatch.worker")
 # Batches amortise per-message work; `within` bounds the latency they add when traffic is light.
 CORRELATE_BATCH = 1000
 CORRELATE_WITHIN_SECONDS = 0.01
+# Team facts need no haste (a team month is judged days after it ends), and each batch
+# writes every team it touched to the changelog: long batches keep those writes few.
+TEAMS_BATCH = 10_000
+TEAMS_WITHIN_SECONDS = 1.0
 PERSIST_BATCH = 500
 PERSIST_WITHIN_SECONDS = 0.02
 # The control message, on the ticks topic keyed by child, that makes a running worker drop
@@ -213,13 +219,23 @@ def create_app(
             await reject(origin[index], Rejection("internal_error", reason))
         raised = [(steps[i].child_id.encode(), _ingested(a, origin[i], steps[i])) for i, a in result.alerts]
         sent = await send_alerts(raised)
-        sent += [await team_facts.send(key=fact.team.encode(), value=fact.encode()) for fact in result.team_facts]
+        # Stamped with their message, so a team counts a change once however often it is handled.
+        stamped, per_step = [], Counter[int]()
+        for i, fact in result.team_facts:  # numbered within their message, whatever the batch
+            message = origin[i]
+            stamped.append(dataclasses.replace(fact, source=f"{message.topic}:{message.partition}",
+                                               offset=message.offset, index=per_step[i]))  # fmt: skip
+            per_step[i] += 1
+        sent += [await team_facts.send(key=fact.team.encode(), value=fact.encode()) for fact in stamped]
         await asyncio.gather(*sent)
         # Only now the states: a state records the alerts it emitted, so written first, a crash
         # before the alerts were on the broker would lose them for good (the retry would find
         # them emitted). Written after, a crash at worst sends an alert again, under its id.
         for child_id, state in result.states.items():
             states[child_id.encode()] = state.to_dict()
+        for index, step in enumerate(steps):  # the partitions' event time, for the clock
+            if not isinstance(step, ClockTick):
+                sweep.saw(origin[index].tp, step.day)
         for item in batch:
             sweep.handled(item.message)
 
@@ -260,7 +276,7 @@ def create_app(
     @app.agent(team_facts, name="teams")
     async def teams(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)
-        async for batch in stream.take_events(CORRELATE_BATCH, within=CORRELATE_WITHIN_SECONDS):
+        async for batch in stream.take_events(TEAMS_BATCH, within=TEAMS_WITHIN_SECONDS):
             await supervisor.until_done("teams", functools.partial(teams_batch, batch))
 
     @app.timer(interval=rules.timer_seconds)  # type: ignore[untyped-decorator]  # on every worker

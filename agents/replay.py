@@ -4,8 +4,10 @@ The CLI's `replay` (and its `--what-if`), the demo's expectation and the tests u
 the same `engine` functions as the live agents, so the two agree on every alert id.
 
 Time is the stream's: before each event, every child and team whose next deadline has
-come by that event's day is ticked, as the live timer would have ticked it by then; at
-the end the clock runs on to `as_of` (default: the day of the last event). A heap of
+come by that event's day (less the configured `lateness_days`, as the live clock judges
+while events arrive) is ticked, as the live timer would have ticked it by then; at the
+end the clock runs on to `as_of` (default: the day of the last event), as the live clock
+does once the feed is quiet. A heap of
 (due day, child or team) keeps that to the few states with something due.
 """
 
@@ -13,7 +15,7 @@ import gc
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
 from agents.rules import RulesConfig
@@ -62,6 +64,7 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
     result = ReplayResult()
     clock: list[tuple[date, int, str]] = []  # (due, CHILD or TEAM, key); stale entries are skipped
     seen: set[str] = set()
+    lateness = timedelta(days=config.lateness_days)
 
     def load(child_id: str) -> ChildState:
         return result.states.get(child_id) or ChildState()
@@ -74,7 +77,7 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
         result.states.update(outcome.states)
         result.stale += len(outcome.stale)
         result.alerts.update((a.alert_id, a) for _, a in outcome.alerts)
-        return outcome.team_facts
+        return [fact for _, fact in outcome.team_facts]
 
     def schedule(kind: int, key: str, due: date | None) -> None:
         if due is not None:
@@ -108,8 +111,8 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
             continue
         result.events += 1
         result.now = day
-        if clock and clock[0][0] <= day:
-            run_clock(day)
+        if clock and clock[0][0] <= day - lateness:
+            run_clock(day - lateness)
         child_id = event.child_id
         known = result.states.get(child_id)
         due = known.due if known is not None else None

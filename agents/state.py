@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+# One unit a child counts in a team's figures: (team, counter name), the counter named
+# "<month>:<what>" with month "YYYY-MM" (see TeamState.counts).
+TeamUnit = tuple[str, str]
+
 
 @dataclass
 class AgreementRecord:
@@ -159,9 +163,13 @@ class ChildState:
     enquiries: dict[str, tuple[date, str]] = field(default_factory=dict)  # section 47: id -> (start, event id)
     plans: dict[str, PlanRecord] = field(default_factory=dict)  # by plan id
     strategy_discussions: dict[date, str] = field(default_factory=dict)  # day -> event id
-    closures: dict[date, str] = field(default_factory=dict)  # closure day -> event id (episodes.py reads them)
+    # closure day -> (event id, team): episodes.py reads the days, the team rates who closed
+    closures: dict[date, tuple[str, str]] = field(default_factory=dict)
     contacts: dict[date, str] = field(default_factory=dict)  # contact day -> event id (a follow-up)
     meetings: dict[date, str] = field(default_factory=dict)  # CIN/CP plan start or review day -> event id
+    # What this child has told its teams, per referral ("r:<day>") or agreement ("a:<id>"):
+    # the (team, counter) units it counts in (see TeamState). A change is sent only when this moves.
+    reported: dict[str, list[TeamUnit]] = field(default_factory=dict)
     # alert_id -> (fingerprint of what was last emitted, day the alert is about)
     emitted: dict[str, tuple[str, date]] = field(default_factory=dict)
     latest: date | None = None
@@ -178,9 +186,10 @@ class ChildState:
             "enquiries": {k: [d.isoformat(), e] for k, (d, e) in sorted(self.enquiries.items())},
             "plans": {k: p.to_list() for k, p in sorted(self.plans.items())},
             "strategy_discussions": {d.isoformat(): e for d, e in sorted(self.strategy_discussions.items())},
-            "closures": {d.isoformat(): e for d, e in sorted(self.closures.items())},
+            "closures": {d.isoformat(): list(c) for d, c in sorted(self.closures.items())},
             "contacts": {d.isoformat(): e for d, e in sorted(self.contacts.items())},
             "meetings": {d.isoformat(): e for d, e in sorted(self.meetings.items())},
+            "reported": {k: [list(u) for u in v] for k, v in sorted(self.reported.items())},
             "emitted": {k: [fp, d.isoformat()] for k, (fp, d) in sorted(self.emitted.items())},
         }
         data = {k: v for k, v in data.items() if v}
@@ -203,97 +212,152 @@ class ChildState:
             enquiries={k: (date.fromisoformat(v[0]), v[1]) for k, v in data.get("enquiries", {}).items()},
             plans={k: PlanRecord.from_list(p) for k, p in data.get("plans", {}).items()},
             strategy_discussions={date.fromisoformat(d): e for d, e in data.get("strategy_discussions", {}).items()},
-            closures={date.fromisoformat(d): e for d, e in data.get("closures", {}).items()},
+            closures={date.fromisoformat(d): (c[0], c[1]) for d, c in data.get("closures", {}).items()},
             contacts={date.fromisoformat(d): e for d, e in data.get("contacts", {}).items()},
             meetings={date.fromisoformat(d): e for d, e in data.get("meetings", {}).items()},
+            reported={k: [(u[0], u[1]) for u in v] for k, v in data.get("reported", {}).items()},
             emitted={k: (v[0], date.fromisoformat(v[1])) for k, v in data.get("emitted", {}).items()},
             latest=_day(data.get("latest")),
             due=_day(data.get("due")),
         )
 
 
-@dataclass(slots=True)  # a value, never changed once built (not frozen: it is built per referral)
+@dataclass(slots=True)  # a value, never changed once built
 class TeamFact:
-    """What one child's state says about one referral or agreement, for its team's rates.
+    """A change to one team's monthly counters, sent once by the child state that made it.
 
-    A fact is the current answer, not a change: sent again it changes nothing, so the team
-    aggregate can take it at least once. Its flags only ever move one way (a referral
-    becomes a re-referral when an earlier one turns up; an agreement's first following
-    referral can only get earlier), so facts may also arrive in any order.
+    `counts` maps counter names to what to add (negative when a referral is re-attributed
+    or a flag changes). The live agent stamps each fact with the input message it came
+    from (`source` "topic:partition", its `offset`, and its `index` among that message's
+    facts), so the team aggregate can drop a fact it has already counted (TeamState.seen);
+    replay gives no stamp and each fact is counted once.
     """
 
     team: str
-    child_id: str
-    kind: Literal["referral", "agreement"]
-    key: str  # the referral day (ISO) or the agreement id
-    day: date  # the referral day or the day the agreement was made
-    rereferral: bool = False
-    followed: date | None = None  # first referral after the agreement, within the window
+    day: date  # the day of the event that made the change: the team's event time
+    counts: dict[str, int]
+    source: str | None = None
+    offset: int = -1
+    index: int = 0
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {"team": self.team, "child_id": self.child_id, "kind": self.kind, "key": self.key,
-             "day": self.day.isoformat(), "rereferral": self.rereferral, "followed": _iso(self.followed)}
-        ).encode()  # fmt: skip
+        document: dict[str, Any] = {"team": self.team, "day": self.day.isoformat(), "counts": self.counts}
+        if self.source is not None:
+            document |= {"source": self.source, "offset": self.offset, "index": self.index}
+        return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, data: dict[str, Any]) -> "TeamFact":
+        counts = data["counts"]
+        if not isinstance(counts, dict) or not all(isinstance(v, int) for v in counts.values()):
+            raise ValueError("a team fact's counts must map counter names to integers")
         return cls(
             team=data["team"],
-            child_id=data["child_id"],
-            kind=data["kind"],
-            key=data["key"],
             day=date.fromisoformat(data["day"]),
-            rereferral=bool(data["rereferral"]),
-            followed=_day(data["followed"]),
+            counts=counts,
+            source=data.get("source"),
+            offset=int(data.get("offset", -1)),
+            index=int(data.get("index", 0)),
         )
 
 
 @dataclass
 class TeamState:
-    """One team's referrals and agreements over the horizon, for its rolling rates."""
+    """One team's monthly counters over the horizon: constant in size per month, whatever the history.
 
-    referrals: dict[tuple[str, date], bool] = field(default_factory=dict)  # (child, day) -> re-referral
-    # (child, agreement id) -> (day made, first referral after it within the window)
-    agreements: dict[tuple[str, str], tuple[date, date | None]] = field(default_factory=dict)
+    `counts` holds, per month "YYYY-MM" (of the referral, or of the day an agreement was made):
+    `r` referrals attributed to the team and `rr` of them re-referrals (a re-referral is
+    attributed to the team that closed the previous episode, any other referral to the
+    front door that took it); `fr` and `frr` the same for the referrals the team took at
+    its front door; `a` agreements made; `f:<month>` agreements made that month whose first
+    following referral came in <month>. Zero counters are left out.
+
+    Why deltas and a high-water mark, not facts per child: the facts per child already
+    live in the child state (`ChildState.reported`), which sends a change only when its
+    answer changes. Counters are sums, so changes may arrive in any order. A change is sent
+    again only when its input message is handled again (a crash before the offset was
+    committed): handled again, a message gives the same changes with the same stamp, and
+    `seen` (per input partition, the last stamp counted: the input partitions are few, and
+    their messages reach a team in offset order) drops them. A team record is therefore a
+    few kilobytes, not a list of every referral in the horizon.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (offset, index) last counted
     emitted: dict[str, tuple[str, date]] = field(default_factory=dict)
-    since: date | None = None  # the earliest fact ever seen: no month before it has data
-    latest: date | None = None
+    since: date | None = None  # the first month with any fact: no month before it has data
+    latest: date | None = None  # the team's event time: the latest event day a fact came from
     evaluated: date | None = None  # first day of the last month the rule has judged
+    rejudge: date | None = None  # the first judged month a late fact has changed, to judge again
     due: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "referrals": {f"{c}|{d.isoformat()}": int(flag) for (c, d), flag in sorted(self.referrals.items())},
-            "agreements": {f"{c}|{a}": [m.isoformat(), _iso(f)] for (c, a), (m, f) in sorted(self.agreements.items())},
+        data: dict[str, Any] = {
+            "months": _month_rows(self.counts),
+            "seen": {k: list(v) for k, v in sorted(self.seen.items())},
             "emitted": {k: [fp, d.isoformat()] for k, (fp, d) in sorted(self.emitted.items())},
-            "since": _iso(self.since),
-            "latest": _iso(self.latest),
-            "evaluated": _iso(self.evaluated),
-            "due": _iso(self.due),
         }
+        data = {k: v for k, v in data.items() if v}
+        for name in ("since", "latest", "evaluated", "rejudge", "due"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value.isoformat()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> "TeamState":
         if not data:
             return cls()
-        referrals = {}
-        for key, flag in data.get("referrals", {}).items():
-            child, day = key.split("|", 1)
-            referrals[(child, date.fromisoformat(day))] = bool(flag)
-        agreements = {}
-        for key, (made, followed) in data.get("agreements", {}).items():
-            child, agreement = key.split("|", 1)
-            agreements[(child, agreement)] = (date.fromisoformat(made), _day(followed))
         return cls(
-            referrals=referrals,
-            agreements=agreements,
+            counts=_month_counts(data.get("months", {})),
+            seen={k: (v[0], v[1]) for k, v in data.get("seen", {}).items()},
             emitted={k: (v[0], date.fromisoformat(v[1])) for k, v in data.get("emitted", {}).items()},
             since=_day(data.get("since")),
             latest=_day(data.get("latest")),
             evaluated=_day(data.get("evaluated")),
+            rejudge=_day(data.get("rejudge")),
             due=_day(data.get("due")),
         )
+
+
+# A team-month's counters on the changelog, in this order, then {months later: agreements
+# followed then}: a few dozen bytes a month, where names on every counter took hundreds.
+_ROW = ("r", "rr", "fr", "frr", "a")
+
+
+def _month_rows(counts: dict[str, int]) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {}
+    for name, value in sorted(counts.items()):
+        month, what = name[:7], name[8:]
+        row = rows.setdefault(month, [0, 0, 0, 0, 0, {}])
+        if what.startswith("f:"):
+            row[5][str(_months_between(month, what[2:]))] = value
+        else:
+            row[_ROW.index(what)] = value
+    for row in rows.values():
+        if not row[5]:
+            row.pop()
+    return rows
+
+
+def _month_counts(rows: dict[str, list[Any]]) -> dict[str, int]:
+    counts = {}
+    for month, row in rows.items():
+        for what, value in zip(_ROW, row[:5], strict=False):
+            if value:
+                counts[f"{month}:{what}"] = value
+        for later, value in (row[5] if len(row) > 5 else {}).items():
+            counts[f"{month}:f:{_months_after(month, int(later))}"] = value
+    return counts
+
+
+def _months_between(first: str, then: str) -> int:
+    return (int(then[:4]) - int(first[:4])) * 12 + int(then[5:7]) - int(first[5:7])
+
+
+def _months_after(month: str, months: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _iso(value: date | None) -> str | None:

@@ -6,7 +6,17 @@ a table itself: it sends a tick, keyed by child (or team), to a topic co-partiti
 the state, and the owning agent applies it like an event: one writer per partition, the
 state's `emitted` map deduplicating, so two workers (or two ticks) never raise one alert
 twice. `now` is the watermark (agents.watermark), never a wall clock the worker has not
-caught up with.
+caught up with, and while events keep arriving, not past the event time either: a
+worker that has caught up with what has been published so far may not have the rest
+of the history yet (a feed being loaded), and a deadline it judged now could be settled
+by an event still to come. So a child's deadlines are judged at the earlier of the
+watermark and its partition's event time (the least, over the partition's input topics,
+of the latest event day handled on each) less `lateness_days`; once no new event has
+come on the partition for `quiet_seconds`, the feed is quiet, not behind, and the
+watermark alone decides. Replay judges the same way (agents.replay).
+
+A tick is sent once per due day: again only after the first has been handled (its
+partition read past it) and the state is still due, never while it is still queued.
 """
 
 import contextlib
@@ -14,7 +24,8 @@ import json
 import logging
 import time
 from collections.abc import Hashable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any
 
 from agents.rules import TEAM_RULE, RulesConfig
@@ -57,12 +68,40 @@ class Sweep:
         self._held: frozenset[Any] = frozenset()
         self._handled: dict[Hashable, int] = {}  # tp -> offset of the next message to handle
         self._floor: dict[Hashable, int] = {}  # tp -> earliest offset, for partitions never handled
-        self._asked: dict[tuple[str, bytes], tuple[str, float]] = {}  # (kind, key) -> (due, when asked)
+        # (kind, key) -> (due day asked for, partition, end offset of its tick partition once sent)
+        self._asked: dict[tuple[str, bytes], tuple[str, int, int]] = {}
+        self._days: dict[Hashable, date] = {}  # input tp -> latest event day handled on it
+        self._arrived: dict[int, float] = {}  # partition -> when (monotonic) its topics last grew
+        self._last_end: dict[Hashable, int] = {}  # input tp -> its end offset when last looked at
+        self._started = time.monotonic()
         self._gauged: set[str] = set()
 
     def handled(self, message: Any) -> None:
         """An agent has finished with this message (called for every message, good or bad)."""
         self._handled[message.tp] = message.offset + 1
+
+    def saw(self, tp: Any, day: date) -> None:
+        """An input event of this day has been applied (its partition's event time)."""
+        known = self._days.get(tp)
+        if known is None or day > known:
+            self._days[tp] = day
+
+    def event_day(self, partition: int, watermark: datetime, tps: Iterable[Any]) -> date | None:
+        """The day up to which this partition's deadlines may be judged (see the module's doc),
+        or None to judge none yet: a worker just started (after a crash, say) does not know
+        whether history is still arriving until it sees an event or the quiet period passes."""
+        today = watermark.date()
+        mine = [tp for tp in tps if tp.partition == partition]
+        # Quiet is nothing new on the topics, and all of it handled: a worker held up (its
+        # database locked, say) with a backlog is not quiet, however long it waits.
+        arrived = self._arrived.get(partition, self._started)
+        caught_up = all(self._position(tp) >= self._last_end.get(tp, 0) for tp in mine)
+        if caught_up and time.monotonic() - arrived >= self.rules.quiet_seconds:
+            return today
+        days = [self._days[tp] for tp in mine if tp in self._days]
+        if not days:
+            return None
+        return min(today, min(days) - timedelta(days=self.rules.lateness_days))
 
     async def run(self) -> None:
         now = datetime.now(UTC)
@@ -71,21 +110,30 @@ class Sweep:
             self._held = held
             self.inputs.reset()
             self.team_inputs.reset()
+            self._asked.clear()
         inputs = [tp for tp in held if tp.topic in self.topics.inputs]
         team_tps = [tp for tp in held if tp.topic == self.topics.team_facts]
+        tick_tps = [tp for tp in held if tp.topic == self.topics.ticks]
         self.metrics.assigned_partitions.set(len(inputs))
         await self._learn_floors([*inputs, *team_tps])
-        self.inputs.note(now, await self._ends(inputs))
+        ends = await self._ends(inputs)
+        for tp, end in ends.items():
+            if self._last_end.get(tp) != end:
+                self._last_end[tp] = end
+                self._arrived[tp.partition] = time.monotonic()  # type: ignore[attr-defined]  # a faust TP
+        self.inputs.note(now, ends)
         moved = self.inputs.advance(self._position)
         if moved is not None:
             self.metrics.watermark_lag.set((now - moved).total_seconds())
             # Team facts sent for what was handled must be on the broker before they are counted.
             await self.app.producer.flush()
             self.team_inputs.note(moved, await self._ends(team_tps))
-            await self._tick("child", self.children, self.topics.ticks, self.ticks, moved, inputs)
+            days: dict[int, date | None] = {tp.partition: self.event_day(tp.partition, moved, inputs) for tp in inputs}
+            await self._tick("child", self.children, self.topics.ticks, self.ticks, days, tick_tps)
         team_moved = self.team_inputs.advance(self._position)
         if team_moved is not None:
-            await self._tick("team", self.teams, self.topics.team_facts, self.team_facts, team_moved, team_tps)
+            team_days: dict[int, date | None] = {tp.partition: team_moved.date() for tp in team_tps}
+            await self._tick("team", self.teams, self.topics.team_facts, self.team_facts, team_days, team_tps)
             self._set_gauges(team_moved, team_tps)
 
     def _position(self, tp: Hashable) -> int:
@@ -103,28 +151,40 @@ class Sweep:
     async def _ends(self, tps: list[Any]) -> dict[Hashable, int]:
         return dict(await self.app.consumer.highwaters(*tps)) if tps else {}
 
-    async def _tick(self, kind: str, table: Any, topic: str, channel: Any, now: datetime, tps: Iterable[Any]) -> None:
-        """Send a tick to every state in these partitions whose next deadline has come."""
-        partitions = {tp.partition for tp in tps}
-        today = now.date().isoformat()
-        payload = encode_tick(now)
-        patience = max(60.0, 10 * self.rules.timer_seconds)  # a tick lost in a rebalance is asked again
-        asked, sent = {}, 0
+    async def _tick(
+        self, kind: str, table: Any, topic: str, channel: Any, days: dict[int, date | None], tick_tps: list[Any]
+    ) -> None:
+        """Send a tick to every state in these partitions whose next deadline has come by its
+        partition's day, unless the tick sent for that deadline is still queued."""
+        queued = {tp.partition: tp for tp in tick_tps}
+        asked, sent = {}, []
         for key, value in list(table.items()):  # keys are bytes: the child ID, or the team
             due = value.get("due") if isinstance(value, dict) else None
-            if due is None or due > today or self.topics.partition_for(key.decode()) not in partitions:
+            if due is None:
+                continue
+            partition = self.topics.partition_for(key.decode())
+            day = days.get(partition)
+            if day is None or due > day.isoformat():
                 continue
             before = self._asked.get((kind, key))
-            if before is not None and before[0] == due and time.monotonic() - before[1] < patience:
-                asked[(kind, key)] = before
+            tp = queued.get(partition)
+            if before is not None and before[0] == due and (tp is None or self._position(tp) < before[2]):
+                asked[(kind, key)] = before  # the tick asked for this is not handled yet
                 continue
-            await channel.send(key=key, value=payload)
-            asked[(kind, key)] = (due, time.monotonic())
-            sent += 1
-        self._asked = {k: v for k, v in self._asked.items() if k[0] != kind} | asked
+            now = datetime.combine(day, clock_time(), tzinfo=UTC)
+            await channel.send(key=key, value=encode_tick(now))
+            sent.append((key, due, partition))
         if sent:
-            self.metrics.ticks_sent.labels(kind=kind).inc(sent)
-            log.info("clock %s: sent %d %s ticks on %s", now.isoformat(), sent, kind, topic)
+            # Where each partition's ticks end once on the broker: a tick is handled when its
+            # partition has been read to there.
+            await self.app.producer.flush()
+            ends = await self._ends(tick_tps)
+            for key, due, partition in sent:
+                tp = queued.get(partition)
+                asked[(kind, key)] = (due, partition, ends.get(tp, 0) if tp is not None else 0)
+            self.metrics.ticks_sent.labels(kind=kind).inc(len(sent))
+            log.info("clock: sent %d %s ticks on %s", len(sent), kind, topic)
+        self._asked = {k: v for k, v in self._asked.items() if k[0] != kind} | asked
 
     def _set_gauges(self, now: datetime, team_tps: Iterable[Any]) -> None:
         """Each team's rolling rates, from the worker that holds it (the others drop theirs)."""

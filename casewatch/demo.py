@@ -44,7 +44,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     if settings.config_path is None:  # a quick clock, so the time-driven rules' alerts show within seconds
         path = settings.state_dir / "demo-casewatch.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("rules:\n  timer_seconds: 2\n")
+        # The simulator records events up to 3 days late: the clock judges that far behind
+        # event time while they arrive, and by the wall clock 10 s after the last.
+        path.write_text("rules:\n  timer_seconds: 2\n  lateness_days: 3\n  quiet_seconds: 10\n")
         settings = replace(settings, config_path=path)
     rules = load_rules(settings)  # the worker checks the same file; a bad one stops the demo here
     with ExitStack() as stack:

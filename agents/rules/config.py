@@ -65,6 +65,12 @@ class RulesConfig:
                                   minimum=1)  # fmt: skip
     link_template: str | None = setting(None, "link to a child's record in the case system, with {child_id}")
     timer_seconds: float = setting(30.0, "how often each live worker runs the time-driven rules", minimum=0.1)
+    # While events arrive, a live worker judges deadlines by event time, not its wall clock:
+    # the history it has not read yet may settle them (see agents.sweep).
+    lateness_days: int = setting(0, "days event time must pass a deadline before it is judged while events "
+                                 "arrive (live and replay)", minimum=0)  # fmt: skip
+    quiet_seconds: float = setting(60.0, "seconds with no new event on a partition after which a live worker "
+                                   "judges its deadlines by the wall clock", minimum=0.0)  # fmt: skip
     params: Mapping[str, RuleParams] = field(default_factory=_default_params)
 
     def of(self, rule: Rule[P]) -> P:

@@ -1,30 +1,41 @@
-"""Team re-referral rate high.
+"""Team re-referral rate: each month's figure for the QA report, and a change alert.
 
 Finding served (LGA peer review, shared/DOMAIN.md): "quality assurance should drive
 improvements in practice": the re-referral rate, and the rate of agreements followed by
 re-referral, per team and per month, beside the national figure. The DfE notes that high
 re-referral levels may indicate cases closed prematurely or interventions that did not
-succeed.
+succeed, which is about the team that **closed** the previous episode: a re-referral is
+attributed to it (the latest case closure between the previous referral and this one),
+and any other referral to the front door that took it. The front door's own figures are
+kept alongside.
 
-The rate is the DfE's: of a team's referrals in the 12 months to the end of a month, the
-share that came within 12 calendar months of an earlier referral of the same child (the
-same child and day once). One alert per team and month whose rate is above the threshold
-(default the national 22.6%, year to March 2025) on enough referrals to mean something.
+The rate is the DfE's: of the referrals attributed to the team in the 12 months to the
+end of a month, the share that came within 12 calendar months of an earlier referral of
+the same child (the same child and day once). A rate on 20 referrals has a standard
+error of about 9 points, so a month above the national figure says little: every judged
+month is a `report` finding (counted in the QA report, never a message), and only a
+**change** is an alert of the rule's delivery class: the rate above the upper control
+limit of a p-chart (comparator `threshold` + `control_sigmas` standard errors at the
+team's own number of referrals) for two months running. It is raised on the second
+month of a run, not again while the run lasts.
 
-A month is judged once, a few days after it ends (settle_days, for late recording), and
-only once the team's facts cover a whole period; it is never judged again, so live and
-replay raise the same alerts. The child engine sends the facts (`facts_after`); each is
-the current answer for one referral or agreement, so the aggregate can take it twice.
+A month is judged by the team's event time (the latest event its facts came from), once
+that has passed the month's end by `settle_days` (the allowed lateness), and only once
+the team's facts cover a whole period. A fact that arrives later and changes a judged
+month has that month (and the ones after it) judged again: the same alert id, updated.
+Every figure depends only on events dated up to the month's end, so the last judgement
+of each month is the same live and in replay.
 """
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from agents.calendar import add_months, within_months_after
 from agents.rules.base import Finding, RuleParams, TeamRule, setting
-from agents.state import ChildState, TeamFact, TeamState
-from schemas.alerts import DeliveryClass
-from schemas.events import CaseEvent, Referral, WrittenAgreement
+from agents.state import ChildState, TeamFact, TeamState, TeamUnit
+from schemas.events import CaseClosure, CaseEvent, Referral, WrittenAgreement
 
 RULE_ID = "team_rereferral_rate_high"
 NATIONAL_RATE = 0.226  # 142,900 of 632,830 referrals in England, year to March 2025
@@ -32,25 +43,28 @@ NATIONAL_RATE = 0.226  # 142,900 of 632,830 referrals in England, year to March 
 
 @dataclass(frozen=True)
 class Params(RuleParams):
-    delivery: DeliveryClass = setting("report", "how its findings reach a manager: immediate, worklist (weekly) "
-                                      "or report (QA report only)")  # fmt: skip
-    threshold: float = setting(NATIONAL_RATE, "re-referral rate above which a team's month is raised (0.226 = "
-                               "22.6%)", minimum=0.0, maximum=1.0)  # fmt: skip
+    threshold: float = setting(NATIONAL_RATE, "comparator re-referral rate: the centre line of the control chart "
+                               "(0.226 = 22.6%, England)", minimum=0.0, maximum=1.0)  # fmt: skip
+    control_sigmas: float = setting(3.0, "standard errors above the comparator, at the team's number of "
+                                    "referrals, of the upper control limit", minimum=0.0)  # fmt: skip
     min_referrals: int = setting(20, "fewest referrals in the period for a rate to be judged", minimum=1)
     period_months: int = setting(12, "months in the rolling period", minimum=1)
     rereferral_months: int = setting(12, "DfE re-referral window, and the window for an agreement to count as "
                                      "followed by a referral", minimum=1)  # fmt: skip
-    settle_days: int = setting(7, "days after a month ends before it is judged (late recording)", minimum=0)
+    settle_days: int = setting(7, "days the team's event time must pass a month's end before it is judged "
+                               "(the allowed lateness)", minimum=0)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Rates:
-    """A team's figures for one period (first and last day included)."""
+    """A team's figures for one period of whole months (first and last day included)."""
 
     first: date
     last: date
     referrals: int
     rereferrals: int
+    front_door_referrals: int
+    front_door_rereferrals: int
     agreements: int
     followed: int
 
@@ -59,38 +73,65 @@ class Rates:
         return self.rereferrals / self.referrals if self.referrals else None
 
     @property
+    def front_door_rate(self) -> float | None:
+        return self.front_door_rereferrals / self.front_door_referrals if self.front_door_referrals else None
+
+    @property
     def agreement_rate(self) -> float | None:
         return self.followed / self.agreements if self.agreements else None
 
 
 def rates(state: TeamState, first: date, last: date) -> Rates:
-    """The team's re-referral and agreement-followed-by-referral rates over [first, last]."""
-    flags = [flag for (_, day), flag in state.referrals.items() if first <= day <= last]
-    made = [followed for made, followed in state.agreements.values() if first <= made <= last]
+    """The team's figures over the months from `first`'s to `last`'s (whole months)."""
+    low, high = _month(first), _month(last)
+    totals: Counter[str] = Counter()
+    followed = 0
+    for name, value in state.counts.items():
+        month, what = name[:7], name[8:]
+        if not low <= month <= high:
+            continue
+        if what.startswith("f:"):
+            followed += value if what[2:] <= high else 0
+        else:
+            totals[what] += value
     return Rates(
-        first=first,
-        last=last,
-        referrals=len(flags),
-        rereferrals=sum(flags),
-        agreements=len(made),
-        followed=sum(1 for f in made if f is not None and f <= last),
+        first=_month_start(low),
+        last=_month_end(_month_start(high)),
+        referrals=totals["r"],
+        rereferrals=totals["rr"],
+        front_door_referrals=totals["fr"],
+        front_door_rereferrals=totals["frr"],
+        agreements=totals["a"],
+        followed=followed,
     )
 
 
 def rolling(state: TeamState, today: date, params: Params) -> Rates:
-    """The period of `period_months` ending today, for the live gauges."""
-    return rates(state, add_months(today, -params.period_months) + timedelta(days=1), today)
+    """The `period_months` whole months to today's, for the live gauges."""
+    return rates(state, add_months(today.replace(day=1), 1 - params.period_months), today)
+
+
+def upper_control_limit(params: Params, referrals: int) -> float:
+    """p-chart upper limit: the comparator plus `control_sigmas` binomial standard errors at n referrals."""
+    p = params.threshold
+    return p + params.control_sigmas * math.sqrt(p * (1 - p) / referrals)
 
 
 def evaluate(team: str, state: TeamState, today: date, params: Params) -> list[Finding]:
-    month = _first_unjudged(state, params)
-    last = judged_through(today, params)
+    """Every month ready by the team's event time (and `today`) and not judged, or changed since."""
+    first = _first_judgeable(state, params)
+    month = _next_to_judge(state, params)
+    if first is None or month is None or state.latest is None:
+        return []
+    last = judged_through(min(today, state.latest), params)
     findings = []
-    while month is not None and month <= last:
-        figures = rates(state, add_months(month, 1 - params.period_months), _month_end(month))
-        rate = figures.rereferral_rate
-        if figures.referrals >= params.min_referrals and rate is not None and rate > params.threshold:
-            findings.append(_finding(team, month, figures, params))
+    while month <= last:
+        figures = _figures(state, month, params)
+        if figures.referrals >= params.min_referrals:
+            above = _above(state, month, params, first)
+            change = above and _above(state, add_months(month, -1), params, first)
+            change = change and not _above(state, add_months(month, -2), params, first)
+            findings.append(_finding(team, month, figures, params, change))
         month = add_months(month, 1)
     return findings
 
@@ -104,18 +145,49 @@ def judged_through(today: date, params: Params) -> date:
 
 
 def due(state: TeamState, params: Params) -> date | None:
-    month = _first_unjudged(state, params)
-    return None if month is None else add_months(month, 1) + timedelta(days=params.settle_days)
-
-
-def _first_unjudged(state: TeamState, params: Params) -> date | None:
-    """The first month whose whole period lies after the team's first fact, and not yet judged."""
-    if state.since is None:
+    """The day the next judgement can be made, once the team's event time has reached it."""
+    month = _next_to_judge(state, params)
+    if month is None or state.latest is None:
         return None
-    month = add_months(state.since.replace(day=1), params.period_months - 1)
-    if state.evaluated is not None:
-        month = max(month, add_months(state.evaluated, 1))
+    ready = add_months(month, 1) + timedelta(days=params.settle_days)
+    return ready if ready <= state.latest else None
+
+
+def _next_to_judge(state: TeamState, params: Params) -> date | None:
+    first = _first_judgeable(state, params)
+    if first is None:
+        return None
+    month = first if state.evaluated is None else max(first, add_months(state.evaluated, 1))
+    if state.rejudge is not None:
+        month = max(first, min(month, state.rejudge))
     return month
+
+
+def _first_judgeable(state: TeamState, params: Params) -> date | None:
+    """The first month whose whole period lies after the team's first fact."""
+    return None if state.since is None else add_months(state.since.replace(day=1), params.period_months - 1)
+
+
+def _figures(state: TeamState, month: date, params: Params) -> Rates:
+    return rates(state, add_months(month, 1 - params.period_months), month)
+
+
+def _above(state: TeamState, month: date, params: Params, first: date) -> bool:
+    if month < first:
+        return False
+    figures = _figures(state, month, params)
+    rate = figures.rereferral_rate
+    if figures.referrals < params.min_referrals or rate is None:
+        return False
+    return rate > upper_control_limit(params, figures.referrals)
+
+
+def _month(day: date) -> str:
+    return day.isoformat()[:7]
+
+
+def _month_start(month: str) -> date:
+    return date.fromisoformat(month + "-01")
 
 
 def _month_end(month: date) -> date:
@@ -126,59 +198,115 @@ def _percent(rate: float | None) -> str | None:
     return None if rate is None else f"{100 * rate:.1f}"
 
 
-def _finding(team: str, month: date, figures: Rates, params: Params) -> Finding:
+def _finding(team: str, month: date, figures: Rates, params: Params, change: bool) -> Finding:
+    limit = upper_control_limit(params, figures.referrals)
     return Finding(
-        keys=(month.isoformat()[:7],),
+        keys=(_month(month),),
         team=team,
         day=figures.last,
         event_ids=(),
         facts={
-            "month": month.isoformat()[:7],
+            "month": _month(month),
             "period_start": figures.first.isoformat(),
             "period_end": figures.last.isoformat(),
             "referrals": figures.referrals,
             "rereferrals": figures.rereferrals,
             "rereferral_rate_percent": _percent(figures.rereferral_rate),
-            "threshold_percent": _percent(params.threshold),
+            "comparator_percent": _percent(params.threshold),
+            "upper_control_limit_percent": _percent(limit),
+            "change": change,
+            "verdict": "above the upper control limit for two months running: a change"
+            if change
+            else "no change to act on (report only)",
+            "front_door_referrals": figures.front_door_referrals,
+            "front_door_rereferrals": figures.front_door_rereferrals,
+            "front_door_rate_percent": _percent(figures.front_door_rate),
             "agreements": figures.agreements,
             "agreements_followed": figures.followed,
             "agreement_followed_rate_percent": _percent(figures.agreement_rate),
         },
+        delivery=None if change else "report",
     )
 
 
 def facts_after(child_id: str, state: ChildState, event: CaseEvent, params: Params) -> list[TeamFact]:
-    """The team facts an event may have changed: its referral and those it can make re-referrals,
-    or the agreements before it that it follows; or the agreement itself."""
+    """The changes to the teams' counters this event makes: the new answer of every referral
+    or agreement it can affect, against what the child reported before (`state.reported`,
+    updated here). Nothing is sent when nothing changed, so the team counts each once."""
     window = params.rereferral_months
+    day = event.day
+    keys: list[str] = []
     if isinstance(event, Referral):
-        day = event.day
+        # Its own flag, the referrals it may make re-referrals (or re-attribute), the agreements it follows.
         until = add_months(day, window)
-        facts = [
-            _referral_fact(child_id, state, other, window) for other in sorted(state.referrals) if day <= other <= until
-        ]
+        keys += [f"r:{other.isoformat()}" for other in sorted(state.referrals) if day <= other <= until]
         since = add_months(day, -window)
-        for agreement_id, agreement in sorted(state.agreements.items()):
-            if agreement.made is not None and since <= agreement.made < day:
-                facts.append(_agreement_fact(child_id, state, agreement_id, window))
-        return facts
-    if isinstance(event, WrittenAgreement) and state.agreements[event.agreement_id].made is not None:
-        return [_agreement_fact(child_id, state, event.agreement_id, window)]
-    return []
+        keys += [f"a:{k}" for k, a in sorted(state.agreements.items()) if a.made is not None and since <= a.made < day]
+    elif isinstance(event, CaseClosure):  # the re-referrals after it are now the closing team's
+        until = add_months(day, window)
+        keys += [f"r:{other.isoformat()}" for other in sorted(state.referrals) if day <= other <= until]
+    elif isinstance(event, WrittenAgreement):
+        keys.append(f"a:{event.agreement_id}")
+    changes: dict[str, Counter[str]] = {}
+    for key in keys:
+        units = _units(state, key, window)
+        before = state.reported.get(key, [])
+        if units == before:
+            continue
+        for team, name in before:
+            changes.setdefault(team, Counter())[name] -= 1
+        for team, name in units:
+            changes.setdefault(team, Counter())[name] += 1
+        if units:
+            state.reported[key] = units
+        else:
+            state.reported.pop(key, None)
+    facts = []
+    for team, counts in sorted(changes.items()):
+        nonzero = {name: n for name, n in sorted(counts.items()) if n}
+        if nonzero:
+            facts.append(TeamFact(team, day, nonzero))
+    return facts
 
 
-def _referral_fact(child_id: str, state: ChildState, day: date, window: int) -> TeamFact:
-    rereferral = any(within_months_after(earlier, day, window) for earlier in state.referrals)
-    team = state.referrals[day].team
-    return TeamFact(team, child_id, "referral", day.isoformat(), day, rereferral=rereferral)
-
-
-def _agreement_fact(child_id: str, state: ChildState, agreement_id: str, window: int) -> TeamFact:
-    agreement = state.agreements[agreement_id]
+def _units(state: ChildState, key: str, window: int) -> list[TeamUnit]:
+    """The (team, counter) units one referral or agreement counts in, as the child state now says."""
+    kind, subject = key[0], key[2:]
+    if kind == "r":
+        referral_day = date.fromisoformat(subject)
+        referral = state.referrals.get(referral_day)
+        if referral is None:
+            return []
+        month = _month(referral_day)
+        previous = max((d for d in state.referrals if within_months_after(d, referral_day, window)), default=None)
+        front = referral.team
+        if previous is None:
+            return sorted([(front, f"{month}:r"), (front, f"{month}:fr")])
+        closer = _closing_team(state, previous, referral_day) or front
+        units = [(closer, f"{month}:r"), (closer, f"{month}:rr"), (front, f"{month}:fr"), (front, f"{month}:frr")]
+        return sorted(units)
+    agreement = state.agreements.get(subject)
+    if agreement is None or agreement.made is None:
+        return []
     made = agreement.made
-    assert made is not None
+    team = agreement.team or "unknown"
+    units = [(team, f"{_month(made)}:a")]
     followed = min((r for r in state.referrals if within_months_after(made, r, window)), default=None)
-    return TeamFact(agreement.team or "unknown", child_id, "agreement", agreement_id, made, followed=followed)
+    if followed is not None:
+        units.append((team, f"{_month(made)}:f:{_month(followed)}"))
+    return sorted(units)
+
+
+def _closing_team(state: ChildState, previous: date, referral_day: date) -> str | None:
+    """The team of the latest case closure from the previous referral to this one (ties by event id)."""
+    closures = [(d, c) for d, c in state.closures.items() if previous <= d <= referral_day]
+    return max(closures)[1][1] if closures else None
+
+
+def affected_from(fact: TeamFact) -> date:
+    """The first month whose figures this change moves (a follow-up counts from its own month)."""
+    months = [name[10:17] if name[8:10] == "f:" else name[:7] for name in fact.counts]
+    return _month_start(min(months))
 
 
 RULE = TeamRule(
@@ -186,14 +314,17 @@ RULE = TeamRule(
     params=Params,
     finding="quality assurance should drive improvements in practice (rates over time, beside the national figure)",
     explanation=(
-        "{rereferrals} of the team's {referrals} referrals from {period_start} to {period_end} were re-referrals "
-        "({rereferral_rate_percent}%), above the threshold of {threshold_percent}%. Written agreements made in the "
-        "period: {agreements}, of which followed by a referral: {agreements_followed}. The DfE notes that high "
-        "re-referral rates may indicate cases closed prematurely or interventions that did not succeed."
+        "{rereferrals} of the {referrals} referrals attributed to the team from {period_start} to {period_end} were "
+        "re-referrals ({rereferral_rate_percent}%; re-referrals count for the team that closed the previous "
+        "episode). Comparator {comparator_percent}%, upper control limit {upper_control_limit_percent}% at this "
+        "number of referrals: {verdict}. At the team's front door: {front_door_rereferrals} of "
+        "{front_door_referrals}. Written agreements made in the period: {agreements}, of which followed by a "
+        "referral: {agreements_followed}. The DfE notes that high re-referral rates may indicate cases closed "
+        "prematurely or interventions that did not succeed."
     ),
     action=(
-        "Audit a sample of the team's re-referred cases: were cases closed too early, or with written agreements "
-        "that were not proportionate or not reviewed? Agree actions with the team manager and QA."
+        "On a change: audit a sample of the re-referred cases the team closed: were cases closed too early, or with "
+        "written agreements that were not proportionate or not reviewed? Agree actions with the team manager and QA."
     ),
     evaluate=evaluate,
     judged_through=judged_through,

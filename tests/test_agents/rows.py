@@ -167,7 +167,7 @@ def run_live(steps: Iterable[Step], now: str | None, config: RulesConfig) -> lis
         assert not outcome.failed, outcome.failed
         tables.update((child, state.to_dict()) for child, state in outcome.states.items())
         raised.extend(alert for _, alert in outcome.alerts)
-        for fact in outcome.team_facts:
+        for _, fact in outcome.team_facts:
             state = TeamState.from_dict(_json(teams.get(fact.team)))
             apply_team_fact(state, fact, config)
             teams[fact.team] = state.to_dict()

@@ -25,7 +25,8 @@ def test_a_batch_gives_the_states_alerts_and_team_facts_as_values() -> None:
     result = apply_batch(steps, stored({}), CONFIG)
     assert set(result.states) == {"C1", "C2"}
     assert [(index, alert.rule) for index, alert in result.alerts] == [(1, "rereferral_after_agreement")]
-    assert {fact.kind for fact in result.team_facts} == {"referral", "agreement"}
+    # Each team fact with the step it came from: the agreement (0), and both referrals.
+    assert sorted({index for index, _ in result.team_facts}) == [0, 1, 2]
     assert not result.failed and not result.stale
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from agents.rules import RulesConfig
 from tests.test_agents.rows import agreement, assessment, outcome, plan, referral, run_live
-from tests.test_agents.test_rule_team_rereferral_rate_high import SIX
+from tests.test_agents.test_rule_team_rereferral_rate_high import SIX, until
 
 DOCS = (Path(__file__).parents[2] / "docs" / "rules.md").read_text()
 CONFIG = RulesConfig(link_template="https://lcs.example.gov.uk/child/{child_id}")
@@ -24,7 +24,7 @@ EXAMPLES = {
     "plan_not_smart": ([plan("2024-01-10", outcomes=[outcome("o1", owner=False), outcome("o2", target=None),
                                                      outcome("o3")])], None),
     "child_views_not_recorded": ([assessment("2024-01-20", "16A", views=False)], None),
-    "team_rereferral_rate_high": ([*SIX, agreement("2023-03-01", child="C10")], "2024-01-08"),
+    "team_rereferral_rate_high": ([*SIX, agreement("2023-03-01", child="C10"), *until("2024-01-08")], "2024-01-08"),
 }  # fmt: skip
 
 

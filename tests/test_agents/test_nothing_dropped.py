@@ -34,6 +34,12 @@ def removed_kinds() -> dict[tuple[str, str], str]:
 def why_gone(old: dict[str, Any], new: ReplayResult) -> str:
     """The kind of an old alert the new rules do not raise under its id (or 'unexplained')."""
     rule, child, facts = old["rule"], old["child_id"], old["facts"]
+    if rule == "team_rereferral_rate_high":
+        team = new.teams[old["team"]]
+        month_end = D(facts["period_end"])
+        if team.latest is not None and month_end > team.latest:
+            return "month_after_the_team_s_last_fact"
+        return "unexplained"
     state = new.states[child]
     episodes = episodes_of(state)
     if rule == "agreement_review_overdue":

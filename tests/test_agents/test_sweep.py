@@ -1,0 +1,105 @@
+"""The live clock's ticks: sent once per due day, by the partition's event time while events arrive."""
+
+import asyncio
+from collections import namedtuple
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from agents.rules import RulesConfig
+from agents.sweep import Sweep
+from casewatch.metrics import Metrics
+from streams.topics import Topics
+
+TP = namedtuple("TP", "topic partition")
+TOPICS = Topics(prefix="t", partitions=1)
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+INPUT = TP(TOPICS.inputs[0], 0)
+OTHER_INPUT = TP(TOPICS.inputs[1], 0)
+TICKS = TP(TOPICS.ticks, 0)
+
+
+class Broker:
+    """What the sweep reads of Faust: the partitions held, their ends, and the producer."""
+
+    def __init__(self) -> None:
+        self.ends: dict[Any, int] = {INPUT: 0, OTHER_INPUT: 0, TICKS: 0}
+        self.assignor = self
+        self.consumer = self
+        self.producer = self
+        self._committed_offset: dict[Any, int] = {}
+
+    def assigned_actives(self) -> set[Any]:
+        return set(self.ends)
+
+    async def highwaters(self, *tps: Any) -> dict[Any, int]:
+        return {tp: self.ends.get(tp, 0) for tp in tps}
+
+    async def earliest_offsets(self, *tps: Any) -> dict[Any, int]:
+        return dict.fromkeys(tps, 0)
+
+    async def flush(self) -> None:
+        return None
+
+
+class Channel:
+    def __init__(self, broker: Broker) -> None:
+        self.broker, self.sent = broker, []  # type: ignore[var-annotated]
+
+    async def send(self, *, key: bytes, value: bytes) -> None:
+        self.sent.append((key, value))
+        self.broker.ends[TICKS] += 1
+
+
+def sweep_with(children: dict[bytes, dict[str, Any]], config: RulesConfig) -> tuple[Sweep, Broker, Channel]:
+    broker = Broker()
+    ticks = Channel(broker)
+    metrics = Metrics.create(CollectorRegistry())
+    sweep = Sweep(broker, topics=TOPICS, rules=config, metrics=metrics, children=children, teams={}, ticks=ticks,
+                  team_facts=Channel(broker))  # fmt: skip
+    return sweep, broker, ticks
+
+
+def run(sweep: Sweep) -> None:
+    asyncio.run(sweep.run())
+
+
+def test_a_tick_is_not_sent_again_while_it_is_queued_and_is_once_it_was_handled_and_still_due(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = iter(range(0, 100_000, 120))  # two minutes between sweeps: longer than any patience
+    monkeypatch.setattr("agents.sweep.time.monotonic", lambda: float(next(clock)))
+    sweep, broker, ticks = sweep_with({b"C1": {"due": "2026-02-01"}}, RulesConfig(quiet_seconds=0))
+    for _ in range(5):  # the worker is slow: the tick waits on its partition
+        run(sweep)
+    assert len(ticks.sent) == 1
+    # Handled, and the state is still due (say it was forgotten and made again): asked once more.
+    sweep.handled(type("Message", (), {"tp": TICKS, "offset": broker.ends[TICKS] - 1})())
+    run(sweep)
+    run(sweep)
+    assert len(ticks.sent) == 2
+
+
+def test_while_events_arrive_deadlines_wait_for_the_slowest_topics_event_time_less_the_lateness() -> None:
+    children = {b"C1": {"due": "2026-01-10"}}
+    sweep, _, ticks = sweep_with(children, RulesConfig(lateness_days=3, quiet_seconds=3600))
+    sweep.saw(INPUT, date(2026, 1, 20))
+    sweep.saw(OTHER_INPUT, date(2026, 1, 12))  # this topic has only reached 12 January
+    assert sweep.event_day(0, NOW, [INPUT, OTHER_INPUT]) == date(2026, 1, 9)
+    run(sweep)
+    assert ticks.sent == []
+    sweep.saw(OTHER_INPUT, date(2026, 1, 13))
+    run(sweep)
+    assert [key for key, _ in ticks.sent] == [b"C1"]
+    assert b'"now": "2026-01-10T00:00:00+00:00"' in ticks.sent[0][1]  # judged as of event time, not the wall clock
+
+
+def test_once_the_feed_is_quiet_the_wall_clock_decides() -> None:
+    sweep, _, _ = sweep_with({}, RulesConfig(lateness_days=3, quiet_seconds=0))
+    sweep.saw(INPUT, date(2026, 1, 20))
+    assert sweep.event_day(0, NOW, [INPUT]) == NOW.date()
+    # A worker just started (after a crash) waits for an event or the quiet period: history may be on its way.
+    assert sweep_with({}, RulesConfig())[0].event_day(0, NOW, [INPUT]) is None
+    assert sweep_with({}, RulesConfig(quiet_seconds=0))[0].event_day(0, NOW, [INPUT]) == NOW.date()
