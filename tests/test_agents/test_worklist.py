@@ -1,6 +1,5 @@
 """The weekly worklist builder: one line per child, merged findings, marks, order, teams, volume."""
 
-import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from agents.worklist import (
     weekly_volume,
 )
 from schemas.alerts import Alert
+from tests.alerts import make_alert
 
 
 def alert(
@@ -30,22 +30,11 @@ def alert(
     link: str | None = None,
     facts: dict[str, Any] | None = None,
 ) -> Alert:
-    return Alert.model_validate(
-        {
-            "alert_id": hashlib.sha256(key.encode()).hexdigest()[:32],
-            "rule": rule,
-            "severity": severity,
-            "delivery": delivery,
-            "child_id": child,
-            "team": team,
-            "occurred_at": datetime.fromisoformat(day).replace(tzinfo=UTC),
-            "event_ids": [f"lcs:{key}"],
-            "facts": facts if facts is not None else {"agreement_id": f"wa-{key}"},
-            "explanation": "Why it matters.",
-            "action": "What to do.",
-            "link": link,
-        }
-    )
+    """A worklist-class alert (make_alert's defaults are for alerts sent on their own)."""
+    return make_alert(
+        key, rule=rule, severity=severity, child_id=child, team=team, day=day, link=link, delivery=delivery,
+        facts=facts if facts is not None else {"agreement_id": f"wa-{key}"},
+    )  # fmt: skip
 
 
 WEEK = "2024-W07"  # Monday 12 to Sunday 18 February 2024
