@@ -35,13 +35,12 @@ def test_replay_what_if_validates_the_file_and_the_change_the_same_way(deploymen
     events = tmp_path / "events.jsonl"
     assert deployment.run_cli("simulate", "--children", "40", "-o", str(events)).returncode == 0
     path = tmp_path / "casewatch.yaml"
-    routing = "routing:\n  anything: [owned, by, delivery]\n"
-    path.write_text(routing + "rules:\n  child_views_not_recorded: {severity: 3}\n")
+    path.write_text("rules:\n  child_views_not_recorded: {severity: 3}\n")
     bad_file = deployment.with_config(path).run_cli("replay", str(events), "--what-if", "plan_not_smart.enabled=false")
     assert bad_file.returncode == 2
     assert "rules.child_views_not_recorded.severity: must be one of low, medium, high, not 3" in bad_file.stderr
 
-    path.write_text(routing + "rules:\n  child_views_not_recorded: {severity: high}\n")
+    path.write_text("rules:\n  child_views_not_recorded: {severity: high}\n")
     bad_set = deployment.with_config(path).run_cli("replay", str(events), "--what-if", "plan_not_smart.enabld=false")
     assert bad_set.returncode == 2 and "rules.plan_not_smart.enabld: unknown setting" in bad_set.stderr
 
