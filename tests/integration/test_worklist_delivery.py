@@ -57,7 +57,8 @@ def test_each_team_s_worklist_reaches_teams_and_email_exactly_once_despite_a_kil
                 {"matchers": ["delivery=worklist"], "receiver": "managers-email"},
             ]},
             "receivers": [
-                {"name": "managers-teams", "teams": {"url_env": "TEAMS_URL", "timeout": "1900ms"}},
+                {"name": "managers-teams",
+                 "teams": {"url_env": "TEAMS_URL", "timeout": "1900ms", "allow_plain_http": True}},
                 {"name": "managers-email", "email": {
                     "host": "127.0.0.1", "port": port, "username": "casewatch", "password_env": "SMTP_PASSWORD",
                     "from": "casewatch@council.example", "to": ["managers@council.example"], "ca_file": str(cert),
