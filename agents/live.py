@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agents import table_store
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
+from agents.persist import PersistConsumer, persist_group
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
 from agents.supervisor import Supervisor
@@ -49,8 +50,6 @@ CORRELATE_WITHIN_SECONDS = 0.01
 # writes every team it touched to the changelog: long batches keep those writes few.
 TEAMS_BATCH = 10_000
 TEAMS_WITHIN_SECONDS = 1.0
-PERSIST_BATCH = 500
-PERSIST_WITHIN_SECONDS = 0.02
 # The control message, on the ticks topic keyed by child, that makes a running worker drop
 # a child's state (`casewatch erase`; the state's changelog gets its tombstone from the delete).
 ERASE_KIND = "erase"
@@ -76,7 +75,7 @@ def create_app(
     instance_id: str | None = None,
     policy: InputPolicy = DEFAULT_POLICY,
 ) -> faust.App:
-    """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock.
+    """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the persist task.
 
     `on_stored` runs in each batch's database transaction (the delivery outbox). With
     `instance_id` the worker is a static member of its consumer group: restarted after a
@@ -302,13 +301,13 @@ def create_app(
                 log.error("storing %d alerts failed (%s); retrying in %.1fs", len(alerts), type(error).__name__, pause)
                 await asyncio.sleep(pause)
 
-    async def persist_batch(batch: Sequence[EventT[bytes]]) -> None:
+    async def persist_batch(records: Sequence[Any]) -> None:
         alerts: list[Alert] = []
-        for item in batch:
+        for record in records:
             try:
-                alerts.append(decode_alert(item.message.value or b""))  # no value: invalid too
+                alerts.append(decode_alert(record.value or b""))  # no value: invalid too
             except ValidationError as error:
-                await reject(item.message, Rejection("invalid_alert", describe_validation_error(error)))
+                await reject(record, Rejection("invalid_alert", describe_validation_error(error)))
         await store(alerts)
         now = datetime.now(UTC)
         for alert in alerts:
@@ -316,11 +315,21 @@ def create_app(
             if alert.ingested_at is not None:
                 metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
 
-    @app.agent(alerts_topic, name="persist")
-    async def persist(stream: faust.StreamT[bytes]) -> None:
-        assert isinstance(stream, faust.Stream)
-        async for batch in stream.take_events(PERSIST_BATCH, within=PERSIST_WITHIN_SECONDS):
-            await supervisor.until_done("persist", functools.partial(persist_batch, batch))
+    persister = PersistConsumer(
+        bootstrap_servers=bootstrap_servers,
+        topic=topics.alerts,
+        group_id=persist_group(app_id),
+        carry_over_from=app_id,  # where the Faust persist agent of earlier versions committed
+        handle=lambda records: supervisor.until_done("persist", functools.partial(persist_batch, records)),
+        crashed=functools.partial(supervisor.crashed, "persist"),
+        instance_id=f"{instance_id}-persist" if instance_id else None,
+        session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+    )
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def persist() -> None:
+        await persister.run()
 
     return app
 
