@@ -152,6 +152,11 @@ def periods(as_of: date, year: str | None, months: int) -> tuple[Period, Period]
     )
 
 
+def report_window(year: Period, rolling: Period) -> Period:
+    """The months both periods cover together: the monthly tables, the charts, the alerts and the audit sample."""
+    return Period("window", "report window", min(year.first, rolling.first), max(year.last, rolling.last))
+
+
 def child_states(events: Iterable[CaseEvent]) -> dict[str, ChildState]:
     """Each child's facts over all the history given (the engine's fold; nothing pruned)."""
     states: dict[str, ChildState] = {}
@@ -584,9 +589,7 @@ def report_figures(
     today = as_of or max(e.day for e in known)
     earliest = min(e.day for e in known)
     year_period, rolling = periods(today, year, months)
-    window = Period(
-        "window", "report window", min(year_period.first, rolling.first), max(year_period.last, rolling.last)
-    )
+    window = report_window(year_period, rolling)
     states = child_states(known)
     referrals = referral_rows(known, states)
     readiness = Readiness()
