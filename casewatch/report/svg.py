@@ -93,6 +93,13 @@ def _legend(items: Sequence[tuple[str, str, str]]) -> str:
     return "".join(parts) + "</g>"
 
 
+def _label(x: float, y: float, text: str) -> str:
+    """A mark's label beside it: to its left near the right edge, so it is not cut off."""
+    if x > WIDTH * 0.7:
+        return f'<text x="{x - 7}" y="{y}" font-size="10" text-anchor="end">{escape(text)}</text>'
+    return f'<text x="{x + 7}" y="{y}" font-size="10">{escape(text)}</text>'
+
+
 def funnel(chart_id: str, title: str, desc: str, limits: dict[str, list[dict[str, float]]], centre: float,
            points: Sequence[tuple[str, int, float]]) -> str:  # fmt: skip
     """Teams as (name, n, rate) against their n, with the limit curves around the centre."""
@@ -111,8 +118,7 @@ def funnel(chart_id: str, title: str, desc: str, limits: dict[str, list[dict[str
         colour = COLOURS[(index + 1) % len(COLOURS)]
         body.append(f'<circle class="mark" cx="{frame.x(n)}" cy="{frame.y(rate)}" r="5" fill="{colour}">'
                     f"<title>{escape(name)}: {_percent(rate)} of {n}</title></circle>"
-                    f'<text x="{frame.x(n) + 7}" y="{frame.y(rate) - 6}" font-size="10">{escape(name)}'
-                    "</text>")  # fmt: skip
+                    f"{_label(frame.x(n), frame.y(rate) - 6, name)}")  # fmt: skip
     body.append(_legend([("LA", COLOURS[0], ""), ("95%", "#777", "5 3"), ("99.8%", "#333", "2 2")]))
     return _svg(chart_id, title, desc, body)
 

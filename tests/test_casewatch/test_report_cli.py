@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from agents.report_figures import ENGLAND
 from casewatch.delivery.lifecycle import change
-from casewatch.report.cli import configure
+from casewatch.report.cli import comparators, configure
 from casewatch.storage import connect, upsert_alerts
 from tests.alerts import make_alert
 from tests.test_casewatch.test_replay_cli import EXTERNAL, REPO, casewatch, needs_samples, replay_json
@@ -134,3 +135,10 @@ def test_help_documents_every_option() -> None:
             assert option in text
         assert " ".join(action.help.split()).split("%")[0][:40] in text
     assert (REPO / "README.md").read_text().count("casewatch report") >= 1
+
+
+def test_the_example_configuration_gives_england_alone() -> None:
+    from casewatch.settings import Settings
+
+    example = REPO / "config" / "casewatch.example.yaml"
+    assert comparators(Settings(config_path=example)) == [ENGLAND]
