@@ -548,7 +548,9 @@ def _practice(events: Sequence[CaseEvent], alerts: Sequence[TrackedAlert], windo
     ]  # fmt: skip
 
 
-def _alert_load(alerts: Sequence[TrackedAlert], window: Period, from_database: bool) -> dict[str, Any]:
+def _alert_load(
+    alerts: Sequence[TrackedAlert], window: Period, months: list[str], from_database: bool
+) -> dict[str, Any]:
     """Alerts per rule, team, month and delivery class; with a database, what managers did with them."""
     cells: Counter[tuple[str, str, str, str]] = Counter()
     statuses: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
@@ -566,7 +568,7 @@ def _alert_load(alerts: Sequence[TrackedAlert], window: Period, from_database: b
         "rows": [{"rule": r, "team": t, "month": m, "delivery": d, "alerts": n}
                  for (r, t, m, d), n in sorted(cells.items())],
         "months": [{"month": m, **{c: classes[m].get(c, 0) for c in ("immediate", "worklist", "report")}}
-                   for m in _months(window.first, window.last)],
+                   for m in months],
         "outcomes": [{"rule": r, "team": t, **{s: c.get(s, 0) for s in ("open", "acknowledged", "resolved")},
                       "total": sum(c.values())} for (r, t), c in sorted(statuses.items())],
     }  # fmt: skip
@@ -612,7 +614,7 @@ def report_figures(
         },
         "agreements": _agreements(agreement_rows(known, states, today), window, year_period, today),
         "practice": _practice(known, alerts, window, readiness.seen),
-        "alerts": _alert_load(alerts, window, from_database),
+        "alerts": _alert_load(alerts, window, chart_months, from_database),
     }
 
 

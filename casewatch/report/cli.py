@@ -11,9 +11,10 @@ import argparse
 import csv
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from agents.replay import replay
 from agents.report_figures import (
@@ -111,15 +112,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write(output, lambda out: out.write(text))
         print(f"wrote the {args.format} report to {output}", file=sys.stderr)
     if sample is not None:
-        with args.audit_output.open("w", encoding="utf-8", newline="") as out:
+
+        def write_sample(out: TextIO) -> None:
             writer = csv.DictWriter(out, fieldnames=AUDIT_COLUMNS)
             writer.writeheader()
             writer.writerows(sample)
+
+        _write(args.audit_output, write_sample)
         print(f"wrote {len(sample)} audit cases (seed {args.seed}) to {args.audit_output}", file=sys.stderr)
     return 0
+
+
+def _write(path: Path, fill: Callable[[TextIO], object]) -> None:
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            fill(out)
+    except OSError as error:
+        raise SettingsError(f"cannot write {path}: {error.strerror or 'failed'}") from None
 
 
 def _alerts(events: list[CaseEvent], args: argparse.Namespace, rules: Any) -> list[TrackedAlert]:
