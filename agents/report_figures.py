@@ -422,14 +422,26 @@ def _control_chart(rows: list[ReferralRow], months: list[str], earliest: date) -
     return {"centre": p, "sigmas": 3, "months": points}
 
 
-def _team_months(rows: list[ReferralRow], months: list[str]) -> list[dict[str, Any]]:
-    cells: dict[tuple[str, str], list[ReferralRow]] = defaultdict(list)
+def _team_months(rows: list[ReferralRow], closures: list[ClosureRow], months: list[str]) -> list[dict[str, Any]]:
+    """Per team and month: referrals taken and re-referred, re-referrals after its closures, closures re-referred."""
+    cells: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for row in rows:
-        if _month(row.day) in months:
-            cells[(row.team, _month(row.day))].append(row)
-    return [
-        {"team": team, "month": month, **_counts(items).to_dict()} for (team, month), items in sorted(cells.items())
-    ]
+        month = _month(row.day)
+        if month in months:
+            front = cells[(row.front_door, month)]
+            front["front_door_referrals"] += 1
+            front["front_door_re_referrals"] += row.re_referral
+            cells[(row.team, month)]["attributed_re_referrals"] += row.re_referral
+    for closure in closures:
+        month = _month(closure.closed)
+        if month in months:
+            cell = cells[(closure.team, month)]
+            cell["closures"] += 1
+            cell["closures_re_referred"] += closure.re_referred
+    names = ("front_door_referrals", "front_door_re_referrals", "attributed_re_referrals", "closures",
+             "closures_re_referred")  # fmt: skip
+    return [{"team": team, "month": month, **{n: counts[n] for n in names}}
+            for (team, month), counts in sorted(cells.items())]  # fmt: skip
 
 
 def _agreement_summary(rows: list[AgreementRow], as_of: date) -> dict[str, Any]:
@@ -610,7 +622,7 @@ def report_figures(
             "periods": [year_figures, _rereferral_period(referrals, closures, rolling, earliest, today)],
             "funnel": _funnel(year_figures),
             "control_chart": _control_chart(referrals, chart_months, earliest),
-            "team_months": _team_months(referrals, chart_months),
+            "team_months": _team_months(referrals, closures, chart_months),
         },
         "agreements": _agreements(agreement_rows(known, states, today), window, year_period, today),
         "practice": _practice(known, alerts, window, readiness.seen),

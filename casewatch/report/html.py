@@ -89,6 +89,13 @@ def _rereferrals(doc: dict[str, Any]) -> str:
                              "share of closures re-referred", "funnel"], team_rows,
                             "Per team: the front door that took each referral, and the team that closed the previous "
                             "episode"))  # fmt: skip
+    parts.append("<details><summary>Per team and month</summary>"
+                 + _table(["team", "month", "referrals taken", "of them re-referrals", "re-referrals after the team's "
+                           "closure", "episodes closed", "closed then re-referred"],
+                          [[c["team"], c["month"], c["front_door_referrals"], c["front_door_re_referrals"],
+                            c["attributed_re_referrals"], c["closures"], c["closures_re_referred"]]
+                           for c in section["team_months"]], "Re-referrals per team and month")
+                 + "</details>")  # fmt: skip
     year = section["periods"][0]
     funnel = section["funnel"]
     points = [(t["team"], t["closures"], t["closure_re_referral_rate"]) for t in year["teams"] if t["closures"]]

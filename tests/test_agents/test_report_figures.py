@@ -284,3 +284,15 @@ def test_the_audit_sample_holds_only_ids_dates_and_codes(council: Any) -> None:
         assert row["team"] in teams
         assert ISO_DAY.match(row["first_date"]) and (row["second_date"] == "" or ISO_DAY.match(row["second_date"]))
         assert not any(NAME_LIKE.match(value) for key, value in row.items() if key != "team")
+
+
+def test_the_team_months_add_up_to_the_year(table: dict[str, Any]) -> None:
+    in_year = [c for c in table["rereferrals"]["team_months"] if "2024-04" <= c["month"] <= "2025-03"]
+
+    def total(team: str, key: str) -> int:
+        return sum(c[key] for c in in_year if c["team"] == team)
+
+    assert (total("Front Door", "front_door_referrals"), total("Front Door", "front_door_re_referrals")) == (8, 3)
+    assert (total("CIN East", "closures"), total("CIN East", "closures_re_referred")) == (2, 1)
+    assert total("CIN West", "attributed_re_referrals") == 1
+    assert {c["month"] for c in in_year if c["team"] == "CIN East" and c["closures"]} == {"2024-06", "2024-08"}
