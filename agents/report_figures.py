@@ -34,6 +34,7 @@ from agents.episodes import closure_of, episodes_of
 from agents.readiness import CHILD_SEEN, CHILD_SEEN_ALONE, CHILD_VIEWS, PLAN_OUTCOMES, Readiness
 from agents.rules.plan_not_smart import outcomes_lacking
 from agents.rules.team_rereferral_rate_high import NATIONAL_RATE, attribution
+from agents.rules.team_rereferral_rate_high import RULE_ID as TEAM_RULE_ID
 from agents.state import ChildState
 from agents.stats import DFE_WINDOW_MONTHS, Counts, flag_referrals, reporting_year
 from schemas.alerts import Alert
@@ -444,6 +445,25 @@ def _team_months(rows: list[ReferralRow], closures: list[ClosureRow], months: li
             for (team, month), counts in sorted(cells.items())]  # fmt: skip
 
 
+TEAM_RULE_FIGURES = ("period_start", "period_end", "referrals", "rereferrals", "rereferral_rate_percent",
+                     "upper_control_limit_percent", "change", "front_door_referrals", "front_door_rereferrals",
+                     "agreements", "agreements_followed")  # fmt: skip
+
+
+def _team_rule_months(alerts: Sequence[TrackedAlert], months: list[str]) -> list[dict[str, Any]]:
+    """The team rule's own monthly judgements (12 months to each month's end, from the worker's team
+    counters): one report-only finding per team and month, stored like any alert, so a deployment's
+    database holds them and a replay makes the same ones."""
+    rows = []
+    for tracked in alerts:
+        alert = tracked.alert
+        month = alert.facts.get("month")
+        if alert.rule != TEAM_RULE_ID or alert.child_id is not None or month not in months:
+            continue
+        rows.append({"team": alert.team, "month": month, **{k: alert.facts.get(k) for k in TEAM_RULE_FIGURES}})
+    return sorted(rows, key=lambda r: (r["team"], r["month"]))
+
+
 def _agreement_summary(rows: list[AgreementRow], as_of: date) -> dict[str, Any]:
     """Made, share at closure, reviewed on time, breached, followed within 3/6/12 months (of those old enough)."""
     due = [r.reviewed_on_time for r in rows if r.reviewed_on_time is not None]
@@ -623,6 +643,7 @@ def report_figures(
             "funnel": _funnel(year_figures),
             "control_chart": _control_chart(referrals, chart_months, earliest),
             "team_months": _team_months(referrals, closures, chart_months),
+            "team_rule": _team_rule_months(alerts, chart_months),
         },
         "agreements": _agreements(agreement_rows(known, states, today), window, year_period, today),
         "practice": _practice(known, alerts, window, readiness.seen),

@@ -96,6 +96,7 @@ def _rereferrals(doc: dict[str, Any]) -> str:
                             c["attributed_re_referrals"], c["closures"], c["closures_re_referred"]]
                            for c in section["team_months"]], "Re-referrals per team and month")
                  + "</details>")  # fmt: skip
+    parts.append(_team_rule(section["team_rule"], doc["alerts"]["source"]))
     year = section["periods"][0]
     funnel = section["funnel"]
     points = [(t["team"], t["closures"], t["closure_re_referral_rate"]) for t in year["teams"] if t["closures"]]
@@ -128,6 +129,33 @@ def _rereferrals(doc: dict[str, Any]) -> str:
                                        _pct(m["lower"]), _pct(m["upper"]), "yes" if m["lookback_complete"] else "no"]
                                       for m in months], "Monthly re-referrals (the control chart's data)"))  # fmt: skip
     return "".join(parts) + "</section>"
+
+
+def _team_rule(rows: list[dict[str, Any]], source: str) -> str:
+    """The team rule's monthly judgements (rolling 12 months), as the worker made them or a replay does."""
+    if not rows:
+        return ""
+    changes = sorted({f"{r['team']} ({r['month']})" for r in rows if r["change"]})
+    where = "the deployment's database" if source == "database" else "the replay"
+    reading = (f"A change (above the upper control limit two months running): {', '.join(changes)}." if changes
+               else "No team's rolling rate was above its upper control limit two months running.")  # fmt: skip
+    table = _table(["team", "month", "12 months from", "referrals", "re-referrals", "rate", "upper limit", "change",
+                    "front door", "front-door re-referrals", "agreements", "followed by a referral"],
+                   [[r["team"], r["month"], r["period_start"], r["referrals"], r["rereferrals"],
+                     f"{r['rereferral_rate_percent']}%", f"{r['upper_control_limit_percent']}%",
+                     "yes" if r["change"] else "no", r["front_door_referrals"], r["front_door_rereferrals"],
+                     r["agreements"], r["agreements_followed"]] for r in rows],
+                   "The team rule's monthly figures: the 12 months to each month's end")  # fmt: skip
+    note = (
+        "The rule counts a re-referral for the team that closed the previous episode and every other referral "
+        "for the front door, so a team that only closes cases has a rate of 100% here by construction: for a "
+        "closing team, read its share of closures re-referred above."
+    )
+    return (
+        f'<h3>The team rule\'s monthly judgements (from {where})</h3><p class="reading">{escape(reading)}</p>'
+        f'<p class="note">{escape(note)}</p>'
+        f"<details><summary>Per team and month (rolling 12 months)</summary>{table}</details>"
+    )
 
 
 def _summary_row(name: str, s: dict[str, Any]) -> list[object]:

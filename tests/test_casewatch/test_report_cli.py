@@ -62,6 +62,7 @@ def test_a_simulated_council_reports_the_same_year_figures_as_replay(council: Pa
         assert year[key] == replayed[key]
     assert document["comparators"] == [{"name": "England", "rate": 0.226, "period": "2024-25"}]
     assert document["alerts"]["source"] == "replay" and document["alerts"]["rows"]
+    assert {r["team"] for r in document["rereferrals"]["team_rule"]} >= {"Front Door"}  # the team rule's months
     page = tmp_path / "council.html"
     assert casewatch("report", str(council), "-o", str(page)).returncode == 0
     html = page.read_text(encoding="utf-8")
@@ -106,7 +107,14 @@ def test_alerts_and_what_managers_did_come_from_the_database(council: Path, data
     try:
         stored = [make_alert(f"k{i}", day=f"2024-11-0{i}", delivery="worklist" if i % 2 else "immediate")
                   for i in range(1, 5)]  # fmt: skip
-        upsert_alerts(engine=engine, alerts=stored)
+        team_month = make_alert("team", rule="team_rereferral_rate_high", child_id=None, team="CIN East",
+                                day="2024-12-31", delivery="report",
+                                facts={"month": "2024-12", "period_start": "2024-01-01", "period_end": "2024-12-31",
+                                       "referrals": 40, "rereferrals": 12, "rereferral_rate_percent": "30.0",
+                                       "upper_control_limit_percent": "42.1", "change": False,
+                                       "front_door_referrals": 0, "front_door_rereferrals": 0, "agreements": 9,
+                                       "agreements_followed": 2})  # fmt: skip
+        upsert_alerts(engine=engine, alerts=[*stored, team_month])
         now = datetime(2024, 11, 20, tzinfo=UTC)
         change(engine, stored[0].alert_id, "acknowledge", actor="tm.east", now=now)
         change(engine, stored[1].alert_id, "resolve", actor="tm.east", now=now)
@@ -115,8 +123,18 @@ def test_alerts_and_what_managers_did_come_from_the_database(council: Path, data
     document = report_json(str(council), "--database-url", database_url, "--as-of", date(2025, 3, 1).isoformat())
     load = document["alerts"]
     assert load["source"] == "database"
-    assert load["outcomes"] == [{"rule": "rereferral_after_agreement", "team": "CIN East", "open": 2,
-                                 "acknowledged": 1, "resolved": 1, "total": 4}]  # fmt: skip
+    assert load["outcomes"] == [
+        {"rule": "rereferral_after_agreement", "team": "CIN East", "open": 2, "acknowledged": 1, "resolved": 1,
+         "total": 4},
+        {"rule": "team_rereferral_rate_high", "team": "CIN East", "open": 1, "acknowledged": 0, "resolved": 0,
+         "total": 1},
+    ]  # fmt: skip
+    # The worker's monthly team figures, as its team rule stored them.
+    assert document["rereferrals"]["team_rule"] == [{
+        "team": "CIN East", "month": "2024-12", "period_start": "2024-01-01", "period_end": "2024-12-31",
+        "referrals": 40, "rereferrals": 12, "rereferral_rate_percent": "30.0", "upper_control_limit_percent": "42.1",
+        "change": False, "front_door_referrals": 0, "front_door_rereferrals": 0, "agreements": 9,
+        "agreements_followed": 2}]  # fmt: skip
     november = next(m for m in load["months"] if m["month"] == "2024-11")
     assert (november["immediate"], november["worklist"], november["report"]) == (2, 2, 0)
 
