@@ -86,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 
     configure_report(
         command("report", "Write the QA report (one self-contained HTML page, or JSON) from source files: "
-                          "re-referrals, written agreements, practice measures, alert load; and audit samples.")
+                          "re-referrals against England's 22.6% and CASEWATCH_CONFIG's report.comparators, written "
+                          "agreements, practice measures, alert load; and audit samples (docs/report.md).")
     )  # fmt: skip
 
     alerts = command("alerts", "List the alerts stored in the database.")

@@ -52,8 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="file to write (default: report.html for html, standard output for json)")  # fmt: skip
     parser.add_argument("--database-url", metavar="URL",
-                        help="take the alerts and what managers did with them (open, acknowledged, resolved) from "
-                             "this deployment's database (SQLAlchemy URL) instead of replaying the rules")  # fmt: skip
+                        help="take the alerts, what managers did with them (open, acknowledged, resolved) and the "
+                             "team rule's monthly judgements from this deployment's database (SQLAlchemy URL) "
+                             "instead of replaying the rules")  # fmt: skip
     parser.add_argument("--audit-sample", type=int, metavar="N",
                         help="also write a seeded sample of N cases for case-file audit, spread over the strata "
                              "(re-referred after an agreement, closed with an agreement, sexual abuse not in the "
