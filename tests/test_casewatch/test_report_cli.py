@@ -160,3 +160,12 @@ def test_the_example_configuration_gives_england_alone() -> None:
 
     example = REPO / "config" / "casewatch.example.yaml"
     assert comparators(Settings(config_path=example)) == [ENGLAND]
+
+
+def test_sources_with_no_valid_event_are_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"event_type": "referral", "child_id": "C1"}\n')
+    done = casewatch("report", str(bad), "--format", "json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().endswith("casewatch: setting error: no events to report on (every file was empty or "
+                                        "rejected)")  # fmt: skip
