@@ -55,9 +55,18 @@ class Publisher:
     def _send(self, record: Record) -> None:
         self._producer.send(record.topic, key=record.key, value=record.value)
 
-    def raw(self, topic: str, *, key: bytes | None, value: bytes) -> None:
-        """Bytes as they are, bypassing validation: for the demo's and tests' bad messages."""
-        self._producer.send(topic, key=key, value=value)
+    def raw(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Bytes as they are, bypassing validation (and, given `partition`, the partitioner):
+        for the demo's and tests' bad messages."""
+        self._producer.send(topic, key=key, value=value, partition=partition, headers=headers)
 
     def flush(self, timeout: float = 60.0) -> None:
         self._producer.flush(timeout)
