@@ -11,6 +11,7 @@ are kept, so a redrive repeated changes nothing (the engine is idempotent).
 import argparse
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -89,7 +90,7 @@ def _guarded(run: Callable[[argparse.Namespace, Settings], int]) -> Callable[[ar
         except DeadLetterError as error:
             return _fail(str(error))
         except KafkaError as error:
-            return _fail(f"Kafka at {settings.bootstrap_servers}: {error}")
+            return _fail(f"Kafka at {settings.bootstrap_servers}: {_said(error)}")
 
     return guarded
 
@@ -148,7 +149,7 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
             ("dead-lettered", letter.dead_lettered_at.isoformat() if letter.dead_lettered_at else "(unknown)"),
             ("sha256", letter.original_sha256 or "(none)"),
             ("size", "(unknown)" if letter.original_size is None else f"{letter.original_size} bytes"),
-            ("original", "still on its topic" if retained else "not on an input topic (any more)"),
+            ("original", _fate(letter, retained, settings)),
             ("redrivable", "yes" if why_not is None else f"no: {why_not}")]  # fmt: skip
     for name, value in rows:
         print(f"{name + ':':<15}{value}")
@@ -239,10 +240,12 @@ def _reader(args: argparse.Namespace, settings: Settings) -> "TopicReader":
     from streams.dead_letters import TopicReader
 
     bootstrap = _bootstrap(settings)
+    # kafka-python logs every failed connection attempt; the command says it once, in one line.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         return TopicReader(bootstrap, timeout=args.timeout)
     except KafkaError as error:
-        raise DeadLetterError(f"cannot reach Kafka at {bootstrap}: {error}") from None
+        raise DeadLetterError(f"cannot reach Kafka at {bootstrap}: {_said(error)}") from None
 
 
 def _publisher(settings: Settings) -> Any:
@@ -267,6 +270,17 @@ def _position(text: str, settings: Settings) -> tuple[int, int] | None:
     except DeadLetterError as error:
         _fail(str(error))
         return None
+
+
+def _said(error: Exception) -> str:
+    """What a kafka-python error says, without its class name (which its text starts with)."""
+    return str(error).removeprefix(f"{type(error).__name__}: ") or "no answer"
+
+
+def _fate(letter: DeadLetter, retained: bool, settings: Settings) -> str:
+    if letter.topic not in settings.topics.inputs:
+        return "never on an input topic (refused by ingest or the HTTP API)"
+    return f"still on {letter.source}" if retained else f"no longer on {letter.topic} (retention)"
 
 
 def _fail(message: str, *, code: int = 1) -> int:

@@ -150,10 +150,7 @@ def redrive_event(
     admission setting since corrected) is judged afresh, and a second redrive is a redelivery.
     """
     if letter.topic is None or letter.topic not in topics.inputs or letter.partition is None or letter.offset is None:
-        return Skipped(
-            f"it came from {letter.topic or 'an unknown source'}, not an input topic: "
-            "correct the file and redrive it with --file"
-        )
+        return Skipped("not refused on an input topic: correct the source file and redrive it with --file")
     if not retained:
         return Skipped(f"{letter.source} is no longer on its topic (retention): correct it at source, use --file")
     if original is None or letter.original_sha256 is None:
@@ -177,6 +174,7 @@ class TopicReader:
             group_id=None,
             enable_auto_commit=False,
             request_timeout_ms=int(timeout * 1000),
+            bootstrap_timeout_ms=int(timeout * 1000),
         )
 
     def read_all(self, topic: str) -> list[Any]:
