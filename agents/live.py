@@ -118,7 +118,7 @@ def create_app(
     # Each input topic alone, to forward an event to its child's partition of the same topic.
     input_topics = {name: app.topic(name, key_serializer="raw", value_serializer="raw") for name in topics.inputs}
     # The state of a child is written to the changelog partition its key hashes to, which
-    # is the partition its events come on (decode_event refuses any other): batches may mix
+    # is the partition its events are applied on (decode_message forwards any other): batches mix
     # partitions, so the table cannot take the partition from the current event.
     states = app.Table(
         CHILD_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True

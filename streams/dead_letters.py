@@ -149,6 +149,8 @@ def redrive_event(
     event id: whatever it was refused for (key, topic, partition, a code list or an
     admission setting since corrected) is judged afresh, and a second redrive is a redelivery.
     """
+    if letter.topic in (topics.ticks, topics.team_facts, topics.alerts):
+        return Skipped("a message of the workers' own topics: nothing of a case system's to redrive")
     if letter.topic is None or letter.topic not in topics.inputs or letter.partition is None or letter.offset is None:
         return Skipped("not refused on an input topic: correct the source file and redrive it with --file")
     if not retained:

@@ -75,6 +75,8 @@ def test_a_redrive_validates_the_original_as_ingest_does_after_checking_its_dige
     assert "retention" in _skipped(redrive_event(letter(), None, TOPICS, retained=False))
     from_file = letter(topic="events.jsonl:4", partition=None, offset=None)
     assert "--file" in _skipped(redrive_event(from_file, GOOD, TOPICS, retained=False))
+    tick = letter(code="invalid_tick", topic="cw.ticks")
+    assert "workers' own topics" in _skipped(redrive_event(tick, GOOD, TOPICS, retained=True))
     # Still refused by what ingest admits: the reason, and nothing is published.
     strict = InputPolicy(teams=frozenset({"Nobody"}))
     assert "still refused" in _skipped(redrive_event(letter(), GOOD, TOPICS, retained=True, policy=strict))
