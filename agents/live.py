@@ -46,7 +46,7 @@ from streams.codec import (
     decode_message,
     describe_validation_error,
     encode,
-    forwarded_from,
+    forwarded_headers,
 )
 from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
@@ -177,7 +177,8 @@ def create_app(
         with a header saying where it came from; the batch waits for the broker's acknowledgement."""
         return await input_topics[message.topic].send(
             key=message.key, value=message.value, partition=partition, timestamp=message.timestamp,
-            headers=[forwarded_from(message.topic, message.partition, message.offset)],
+            headers=forwarded_headers(message.headers, topic=message.topic, partition=message.partition,
+                                      offset=message.offset),
         )  # fmt: skip
 
     def read_step(message: Any) -> Step | Forward | Rejection:

@@ -96,6 +96,12 @@ def forwarded_from(topic: str, partition: int, offset: int) -> tuple[str, bytes]
     return FORWARDED_FROM, f"{topic}:{partition}:{offset}".encode()
 
 
+def forwarded_headers(headers: Headers, *, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+    """The headers of the forwarded copy: the message's own, unchanged, and where it came from."""
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+    return [*pairs, forwarded_from(topic, partition, offset)]
+
+
 def was_forwarded(headers: Headers) -> bool:
     """Whether a message's headers (Kafka clients give pairs; some a mapping) mark it forwarded."""
     if not headers:

@@ -1,11 +1,15 @@
 """A producer with another partitioner than murmur2: its events are forwarded, not lost."""
 
 import json
+import signal
+
+from kafka import KafkaAdminClient, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from casewatch.storage import connect, list_alerts
 from streams.codec import FORWARDED_FROM, encode, forwarded_from
 from streams.publish import Publisher
-from tests.integration.support import Deployment, read_topic, running_worker, wait_until
+from tests.integration.support import Deployment, WorkerProcess, read_topic, running_worker, wait_until
 from tests.integration.test_worker_end_to_end import AGREEMENT, REFERRAL
 
 
@@ -60,3 +64,39 @@ def test_events_published_round_robin_are_forwarded_and_raise_every_alert(deploy
     letters = [json.loads(r.value) for r in read_topic(str(settings.bootstrap_servers), topics.dead_letter, partitions)]
     assert [(d["code"], d["topic"], d["partition"]) for d in letters] == [("wrong_partition", referrals, wrong)]
     assert "forwarded here already" in letters[0]["reason"]
+
+
+def test_an_event_is_not_committed_until_its_forward_is_acknowledged(deployment: Deployment) -> None:
+    settings = deployment.settings
+    topics = settings.topics
+    referrals = topics.for_event_type("referral")
+    home = topics.partition_for("C1001")
+    elsewhere = (home + 1) % settings.partitions
+    with Publisher(str(settings.bootstrap_servers), topics) as publisher:
+        publisher.raw(referrals, key=b"C1001", value=encode(REFERRAL), partition=elsewhere)
+    # Now the broker refuses every record on that topic (the one already there stays readable): no forward.
+    set_max_message_bytes(deployment, referrals, "100")
+    worker = WorkerProcess(deployment).start()
+    try:
+        wait_until(lambda: worker.metric("casewatch_agent_crashes_total", agent="correlate") >= 1, 60, worker.describe)
+        assert worker.metric("casewatch_events_forwarded_total") == 0
+        assert worker.process is not None and worker.process.wait(timeout=120) == 3  # the crash loop stops it
+    finally:
+        worker.stop(signal.SIGKILL)
+        set_max_message_bytes(deployment, referrals, "1048588")
+    admin = KafkaAdminClient(bootstrap_servers=str(settings.bootstrap_servers))
+    try:
+        committed = admin.list_group_offsets(settings.app_id)[settings.app_id]
+    finally:
+        admin.close()
+    # The original (offset 0) was never committed: the next worker reads and forwards it again.
+    position = committed.get(TopicPartition(referrals, elsewhere))
+    assert position is None or position.offset <= 0
+
+
+def set_max_message_bytes(deployment: Deployment, topic: str, value: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=str(deployment.settings.bootstrap_servers))
+    try:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": value})])
+    finally:
+        admin.close()

@@ -5,7 +5,16 @@ import json
 import pytest
 
 from schemas.events import Referral
-from streams.codec import FORWARDED_FROM, Forward, Rejection, dead_letter, decode_event, decode_message, forwarded_from
+from streams.codec import (
+    FORWARDED_FROM,
+    Forward,
+    Rejection,
+    dead_letter,
+    decode_event,
+    decode_message,
+    forwarded_from,
+    forwarded_headers,
+)
 from streams.topics import Topics
 from tests.test_agents.events import referral
 
@@ -107,6 +116,10 @@ def test_an_event_on_the_wrong_partition_is_to_be_forwarded_to_its_childs_once()
         again = decode_message(GOOD, key=b"C1", topic=topic, partition=elsewhere, topics=TOPICS, headers=headers)
         assert isinstance(again, Rejection) and again.code == "wrong_partition"
         assert "forwarded here already" in again.reason and "CASEWATCH_PARTITIONS" in again.reason
+    # The copy keeps the message's own headers.
+    copied = forwarded_headers([("trace", b"1")], topic=topic, partition=elsewhere, offset=7)
+    assert copied == [("trace", b"1"), header] == forwarded_headers({"trace": b"1"}, topic=topic,
+                                                                    partition=elsewhere, offset=7)  # fmt: skip
     # Forwarded and now on its child's partition: applied.
     arrived = decode_message(GOOD, key=b"C1", topic=topic, partition=home, topics=TOPICS, headers=[header])
     assert isinstance(arrived, Referral)
