@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from casewatch.config_file import load_input_policy
 from casewatch.ingest import add_source_options, missing_file, publish_files
 from casewatch.settings import Settings, SettingsError
+from schemas.events import CaseEvent
+from streams.admission import InputPolicy
 from streams.dead_letters import (
     DeadLetter,
     DeadLetterError,
@@ -159,59 +161,91 @@ def run_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_redrive(args: argparse.Namespace, settings: Settings) -> int:
-    selection = _selection(args)
-    filtered = bool(args.reason or args.topic or args.since or args.until)
     if args.files:
-        if args.ids or filtered or args.all:
-            return _fail("--file publishes a corrected file; give no IDs or filters with it", code=2)
-        if missing_file(args.files):
-            return 2
-        if args.dry_run:
-            return _fail("for a dry run of a file, use `casewatch ingest --dry-run FILE`", code=2)
-        print(publish_files(args.files, args, _bootstrap(settings), settings).summary())
-        return 0
-    if not (args.ids or filtered or args.all):
+        return _redrive_files(args, settings)
+    selection = _selection(args)
+    if not (args.ids or selection != Selection() or args.all):
         return _fail("name the records to redrive: IDs, --reason/--topic/--since/--until, or --all", code=2)
     positions = [_position(text, settings) for text in args.ids]
     if None in positions:
         return 2
     policy = load_input_policy(settings)
-    redriven: dict[tuple[str | None, int | None, int | None], DeadLetter] = {}
-    skipped = 0
     with _reader(args, settings) as reader:
         if args.ids:
-            found = [_letter_at(reader, settings, *p) for p in positions if p is not None]
-            if None in found:
-                missing = [text for text, letter in zip(args.ids, found, strict=True) if letter is None]
+            found = {text: _letter_at(reader, settings, *p) for text, p in zip(args.ids, positions, strict=True) if p}
+            missing = [text for text, letter in found.items() if letter is None]
+            if missing:
                 return _fail(f"no dead-letter record at {', '.join(missing)}")
-            letters = [letter for letter in found if letter is not None and selection.matches(letter)]
+            letters = [letter for letter in found.values() if letter is not None and selection.matches(letter)]
         else:
             letters = [letter for letter in _every(reader, settings) if selection.matches(letter)]
-        publisher = None if args.dry_run else _publisher(settings)
-        try:
-            for letter in letters:
-                source = (letter.topic, letter.partition, letter.offset)
-                if source in redriven:  # dead-lettered twice (delivery is at least once): sent once
-                    print(f"repeat    {letter.id}  the same message as {redriven[source].id}: sent once")
-                    continue
-                original, retained = _original(reader, letter, settings)
-                event = redrive_event(letter, original, settings.topics, retained=retained, policy=policy)
-                if isinstance(event, Skipped):
-                    skipped += 1
-                    print(f"skipped   {letter.id}  {letter.source}: {event.reason}")
-                    continue
-                if publisher is not None:
-                    publisher.event(event)
-                redriven[source] = letter
-                verb = "would redrive" if publisher is None else "redriven "
-                print(f"{verb} {letter.id}  {letter.source} -> {settings.topics.for_event_type(event.event_type)}"
-                      f"  {event.event_type} {event.event_id}")  # fmt: skip
-        finally:
-            if publisher is not None:
-                publisher.close()
-    done = "would redrive" if args.dry_run else "redrove"
-    print(f"{done} {len(redriven)} of {len(letters)} dead-letter records; {skipped} skipped")
+        verdicts = _verdicts(reader, letters, settings, policy)
+    events: list[tuple[DeadLetter, CaseEvent]] = []
+    for letter, verdict in verdicts:
+        if not isinstance(verdict, (Skipped, DeadLetter)):
+            events.append((letter, verdict))
+    failed = {} if args.dry_run else _publish(events, settings)
+    for letter, verdict in verdicts:
+        if isinstance(verdict, DeadLetter):
+            print(f"repeat    {letter.id}  the same message as {verdict.id}: sent once")
+        elif isinstance(verdict, Skipped) or letter.id in failed:
+            why = verdict.reason if isinstance(verdict, Skipped) else failed[letter.id]
+            print(f"skipped   {letter.id}  {letter.source}: {why}")
+        else:
+            verb = "would redrive" if args.dry_run else "redriven "
+            print(f"{verb} {letter.id}  {letter.source} -> {settings.topics.for_event_type(verdict.event_type)}"
+                  f"  {verdict.event_type} {verdict.event_id}")  # fmt: skip
+    skipped = sum(isinstance(v, Skipped) for _, v in verdicts) + len(failed)
+    print(f"{'would redrive' if args.dry_run else 'redrove'} {len(events) - len(failed)} of {len(letters)} "
+          f"dead-letter records; {skipped} skipped")  # fmt: skip
     return 1 if skipped else 0
+
+
+Verdict = CaseEvent | Skipped | DeadLetter  # the event to publish, why not, or the letter it repeats
+
+
+def _verdicts(
+    reader: "TopicReader", letters: list[DeadLetter], settings: Settings, policy: InputPolicy
+) -> list[tuple[DeadLetter, Verdict]]:
+    """What to do with each letter. A message dead-lettered twice (delivery is at least once)
+    is one source position: redriven once, the other letter a repeat."""
+    first: dict[tuple[str | None, int | None, int | None], DeadLetter] = {}
+    verdicts: list[tuple[DeadLetter, Verdict]] = []
+    for letter in letters:
+        source = (letter.topic, letter.partition, letter.offset)
+        if source in first:
+            verdicts.append((letter, first[source]))
+            continue
+        first[source] = letter
+        original, retained = _original(reader, letter, settings)
+        verdicts.append((letter, redrive_event(letter, original, settings.topics, retained=retained, policy=policy)))
+    return verdicts
+
+
+def _publish(events: list[tuple[DeadLetter, CaseEvent]], settings: Settings) -> dict[str, str]:
+    """Publish the events as ingest does; the ids of the letters whose event Kafka did not take, and why."""
+    from streams.publish import Publisher
+
+    with Publisher(_bootstrap(settings), settings.topics) as publisher:
+        sent = [(letter, publisher.event(event)) for letter, event in events]
+        publisher.flush()
+    return {
+        letter.id: f"Kafka did not acknowledge it ({_said(future.exception) if future.exception else 'no answer'})"
+        for letter, future in sent
+        if not future.succeeded()
+    }
+
+
+def _redrive_files(args: argparse.Namespace, settings: Settings) -> int:
+    """A corrected file, through ingest's own path (its readers, validation and dead letters)."""
+    if args.ids or _selection(args) != Selection() or args.all:
+        return _fail("--file publishes a corrected file; give no IDs or filters with it", code=2)
+    if args.dry_run:
+        return _fail("for a dry run of a file, use `casewatch ingest --dry-run FILE`", code=2)
+    if missing_file(args.files):
+        return 2
+    print(publish_files(args.files, args, _bootstrap(settings), settings).summary())
+    return 0
 
 
 def _every(reader: "TopicReader", settings: Settings) -> list[DeadLetter]:
@@ -246,12 +280,6 @@ def _reader(args: argparse.Namespace, settings: Settings) -> "TopicReader":
         return TopicReader(bootstrap, timeout=args.timeout)
     except KafkaError as error:
         raise DeadLetterError(f"cannot reach Kafka at {bootstrap}: {_said(error)}") from None
-
-
-def _publisher(settings: Settings) -> Any:
-    from streams.publish import Publisher
-
-    return Publisher(_bootstrap(settings), settings.topics)
 
 
 def _bootstrap(settings: Settings) -> str:

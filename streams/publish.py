@@ -3,6 +3,7 @@
 from collections import Counter
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -44,16 +45,18 @@ class Publisher:
             retries=5,
         )
 
-    def event(self, event: CaseEvent) -> None:
-        self._send(event_record(self.topics, event))
+    def event(self, event: CaseEvent) -> Any:
+        """Send an event; the future returned is done, with the broker's answer, after `flush`."""
+        sent = self._send(event_record(self.topics, event))
         self.sent[event.event_type] += 1
+        return sent
 
     def rejection(self, raw: bytes | None, rejection: Rejection, *, origin: str) -> None:
         self._send(rejection_record(self.topics, raw, rejection, origin=origin))
         self.sent["dead_letter"] += 1
 
-    def _send(self, record: Record) -> None:
-        self._producer.send(record.topic, key=record.key, value=record.value)
+    def _send(self, record: Record) -> Any:
+        return self._producer.send(record.topic, key=record.key, value=record.value)
 
     def raw(
         self,
