@@ -24,6 +24,7 @@ _BY_SUFFIX: dict[str, Format] = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
 }  # fmt: skip
 SNIFF_BYTES = 4096
+SNIFF_LINES = 20
 
 
 def detect_format(path: Path) -> Format | None:
@@ -33,11 +34,15 @@ def detect_format(path: Path) -> Format | None:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"PK\x03\x04"):  # a zip: xlsx is the only zip casewatch reads
         return "annex-a"
+    # Any whole line a JSON object makes it JSON lines, even when the first is damaged (a
+    # CIN census has no such line): read as XML, its good lines would never be reached.
+    lines = text.split(b"\n")
+    complete = lines[:-1] or lines  # the last may be cut short by the sniff
+    if any(_json_object(line) for line in complete[:SNIFF_LINES]):
+        return "jsonl"
     if text.startswith((b"<?xml", b"<Message", b"<!")):
         return "cin-census"
-    first_line = text.split(b"\n", 1)[0]
-    if _json_object(first_line):
-        return "jsonl"
+    first_line = lines[0]
     header = first_line.decode("utf-8", "replace").lower()
     if "agreement_id" in header and "," in header:
         return "agreements-csv"
