@@ -51,7 +51,7 @@ def _panels(panels: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # A metric name (ours, or `up`) and its label matchers, if any: what an expression reads.
-SELECTOR = re.compile(r"\b((?:casewatch_[a-z_]+|up))(\{[^}]*\})?")
+SELECTOR = re.compile(r"\b(casewatch_[a-z_]+|up)\b(\{[^}]*\})?")
 
 
 def selectors(expression: str) -> set[str]:
