@@ -21,6 +21,7 @@ TICK_KINDS = ("child", "team")
 class Metrics:
     events_consumed: Counter
     events_dead_lettered: Counter
+    events_forwarded: Counter
     events_stale: Counter
     alerts_raised: Counter
     alerts_persisted: Counter
@@ -53,6 +54,12 @@ class Metrics:
             events_dead_lettered=Counter(
                 "casewatch_events_dead_lettered_total", "Messages sent to the dead-letter topic, by reason code.",
                 ["reason"], registry=registry,
+            ),
+            events_forwarded=Counter(
+                "casewatch_events_forwarded_total",
+                "Events that arrived on another partition than their child's and were forwarded to it, by topic "
+                "(a producer that does not use the murmur2 partitioner).",
+                ["topic"], registry=registry,
             ),
             events_stale=Counter(
                 "casewatch_events_stale_total", "Events older than the state horizon, which change nothing.",
@@ -138,7 +145,9 @@ class Metrics:
             ),
         )  # fmt: skip
 
-    def start_at_zero(self, *, event_types: Iterable[str], rules: Iterable[str], agents: Iterable[str]) -> None:
+    def start_at_zero(
+        self, *, event_types: Iterable[str], topics: Iterable[str], rules: Iterable[str], agents: Iterable[str]
+    ) -> None:
         """Create the labelled counters' series for every known label value, at 0.
 
         A series that first appears at 1 hides that first increase from `increase()` and
@@ -147,6 +156,8 @@ class Metrics:
         for event_type in event_types:
             self.events_consumed.labels(event_type=event_type)
             self.events_stale.labels(event_type=event_type)
+        for topic in topics:
+            self.events_forwarded.labels(topic=topic)
         for reason in DEAD_LETTER_REASONS:
             self.events_dead_lettered.labels(reason=reason)
         for rule in rules:
