@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from casewatch.local_kafka import free_port
-from tests.integration.support import Deployment, running_worker, wait_until
+from tests.integration.support import Deployment, running_worker, terminate, wait_until
 from tests.integration.test_worker_end_to_end import AGREEMENT, REFERRAL, publish
 from tests.prometheus_tools import PROMETHEUS_DIR, binary, dashboard_expressions, rule_expressions, selectors
 from tests.test_delivery.support import DispatcherProcess
@@ -62,12 +62,7 @@ def prometheus_server(folder: Path, targets: dict[str, int]) -> Iterator[str]:
                    lambda: log.read_text(errors="replace")[-3000:])  # fmt: skip
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
 
 def query(url: str, expression: str) -> list[Any]:
