@@ -37,6 +37,7 @@ from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
+from schemas.events import EVENT_TYPE_NAMES
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import (
     Forward,
@@ -59,6 +60,7 @@ CORRELATE_WITHIN_SECONDS = 0.01
 # writes every team it touched to the changelog: long batches keep those writes few.
 TEAMS_BATCH = 10_000
 TEAMS_WITHIN_SECONDS = 1.0
+AGENTS = ("correlate", "teams", "persist")  # the names their crashes are counted under
 # The control message, on the ticks topic keyed by child, that makes a running worker drop
 # a child's state (`casewatch erase`; the state's changelog gets its tombstone from the delete).
 ERASE_KIND = "erase"
@@ -83,6 +85,7 @@ def create_app(
     on_stored: StoredHook | None = None,
     instance_id: str | None = None,
     policy: InputPolicy = DEFAULT_POLICY,
+    supervisor: Supervisor | None = None,
 ) -> faust.App:
     """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the persist task.
 
@@ -90,6 +93,7 @@ def create_app(
     `instance_id` the worker is a static member of its consumer group: restarted after a
     crash, it takes its partitions back at once instead of after the session timeout.
     `policy` is what every input message must also pass (future dates, child ID pattern, teams).
+    `supervisor` (one is made if not given) is where the worker's readiness is read.
     """
     app = faust.App(
         app_id,
@@ -132,7 +136,14 @@ def create_app(
     sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
                   ticks=ticks, team_facts=team_facts)  # fmt: skip
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewatch-db")
-    supervisor = Supervisor(metrics)
+    supervisor = supervisor or Supervisor(metrics)
+    metrics.start_at_zero(
+        event_types=EVENT_TYPE_NAMES, topics=topics.inputs, rules=sorted(rules.enabled), agents=AGENTS
+    )
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types its handlers too narrowly
+    def assigned(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # args: the partitions assigned
+        supervisor.assigned(sum(1 for tp in args[0] if tp.topic in topics.inputs))
 
     @app.task  # type: ignore[untyped-decorator]  # tasks start once the tables are recovered
     async def ready() -> None:
@@ -231,9 +242,13 @@ def create_app(
         result = apply_batch(
             steps, lambda child_id: ChildState.from_dict(states[child_id.encode()]), rules, received_at=arrivals
         )
-        for step in steps:
+        newest: dict[str, float] = {}  # input topic -> Kafka timestamp of its newest event here
+        for step, message in zip(steps, origin, strict=True):
             if not isinstance(step, ClockTick):
                 metrics.events_consumed.labels(event_type=step.event_type).inc()
+                newest[message.topic] = max(newest.get(message.topic, 0.0), message.timestamp)
+        for topic, timestamp in newest.items():
+            metrics.last_event_timestamp.labels(topic=topic).set(timestamp)
         for index in result.stale:
             metrics.events_stale.labels(event_type=steps[index].event_type).inc()  # type: ignore[union-attr]
         for index, reason in result.failed.items():
@@ -324,6 +339,7 @@ def create_app(
                 )
                 return
             except SQLAlchemyError as error:
+                metrics.store_failures.inc()
                 pause = min(30.0, 0.5 * 2**attempt)
                 log.error("storing %d alerts failed (%s); retrying in %.1fs", len(alerts), type(error).__name__, pause)
                 await asyncio.sleep(pause)

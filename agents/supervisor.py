@@ -3,7 +3,7 @@
 Faust restarts a crashed agent and carries on, which once left a worker running for
 hours without its team rule and with nothing to show for it. Here a batch the agent
 cannot finish is a crash: counted in `casewatch_agent_crashes_total{agent}`, the worker
-marked unready (`casewatch_worker_ready` 0) and the same batch tried again after a
+marked unready (`casewatch_worker_ready` 0, /readyz 503: `unready` says why) and the same batch tried again after a
 pause; its offsets stay uncommitted meanwhile. Too many crashes in a short time stop the
 process with one line saying why and a non-zero exit, so that whatever runs the worker
 sees it, rather than a worker running on without a rule.
@@ -48,6 +48,7 @@ class Supervisor:
     ) -> None:
         self.metrics, self.limit, self.seconds, self.stop = metrics, crashes, seconds, stop
         self.started = False
+        self.partitions = 0  # input partitions held since the last rebalance
         self.down: set[str] = set()
         self._recent: deque[float] = deque()
         self._show()
@@ -56,6 +57,22 @@ class Supervisor:
         """The worker has recovered its tables and its agents are running."""
         self.started = True
         self._show()
+
+    def assigned(self, partitions: int) -> None:
+        """A rebalance has given this worker `partitions` input partitions (perhaps none)."""
+        self.metrics.rebalances.inc()
+        self.partitions = partitions
+        self._show()
+
+    def unready(self) -> str | None:
+        """Why the worker is not ready, or None: /readyz and `casewatch_worker_ready` both say this."""
+        if not self.started:
+            return "recovering its tables"
+        if not self.partitions:
+            return "no input partitions assigned"
+        if self.down:
+            return f"agent crashing: {', '.join(sorted(self.down))}"
+        return None
 
     def crashed(self, agent: str, error: BaseException) -> None:
         self.metrics.agent_crashes.labels(agent=agent).inc()
@@ -94,4 +111,4 @@ class Supervisor:
                 return
 
     def _show(self) -> None:
-        self.metrics.worker_ready.set(1 if self.started and not self.down else 0)
+        self.metrics.worker_ready.set(0 if self.unready() else 1)

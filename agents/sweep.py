@@ -75,6 +75,7 @@ class Sweep:
         self._last_end: dict[Hashable, int] = {}  # input tp -> its end offset when last looked at
         self._started = time.monotonic()
         self._gauged: set[str] = set()
+        self._lagged: set[tuple[str, str]] = set()  # (topic, partition) with a lag gauge
 
     def handled(self, message: Any) -> None:
         """An agent has finished with this message (called for every message, good or bad)."""
@@ -117,6 +118,7 @@ class Sweep:
         self.metrics.assigned_partitions.set(len(inputs))
         await self._learn_floors([*inputs, *team_tps])
         ends = await self._ends(inputs)
+        self._show_lag(ends)
         for tp, end in ends.items():
             if self._last_end.get(tp) != end:
                 self._last_end[tp] = end
@@ -135,6 +137,19 @@ class Sweep:
             team_days: dict[int, date | None] = {tp.partition: team_moved.date() for tp in team_tps}
             await self._tick("team", self.teams, self.topics.team_facts, self.team_facts, team_days, team_tps)
             self._set_gauges(team_moved, team_tps)
+
+    def _show_lag(self, ends: dict[Any, int]) -> None:
+        """Consumer lag per input partition held: its end offset less the next one to handle;
+        partitions this worker no longer holds lose their series."""
+        shown = set()
+        for tp, end in ends.items():
+            labels = (tp.topic, str(tp.partition))
+            self.metrics.consumer_lag.labels(*labels).set(max(0, end - self._position(tp)))
+            shown.add(labels)
+        for labels in self._lagged - shown:
+            with contextlib.suppress(KeyError):
+                self.metrics.consumer_lag.remove(*labels)
+        self._lagged = shown
 
     def _position(self, tp: Hashable) -> int:
         """The next offset to handle: what this worker handled, or what the group committed
@@ -199,13 +214,13 @@ class Sweep:
                 continue
             figures = rolling(TeamState.from_dict(value), now.date(), params)
             if figures.rereferral_rate is not None:
-                self.metrics.team_rereferral_rate.labels(team=team).set(figures.rereferral_rate)
+                self.metrics.team_rereferral_ratio.labels(team=team).set(figures.rereferral_rate)
             if figures.agreement_rate is not None:
-                self.metrics.team_agreement_rereferral_rate.labels(team=team).set(figures.agreement_rate)
+                self.metrics.team_agreement_rereferral_ratio.labels(team=team).set(figures.agreement_rate)
             shown.add(team)
         for team in self._gauged - shown:
-            for gauge in (self.metrics.team_rereferral_rate, self.metrics.team_agreement_rereferral_rate):
+            for gauge in (self.metrics.team_rereferral_ratio, self.metrics.team_agreement_rereferral_ratio):
                 with contextlib.suppress(KeyError):
                     gauge.remove(team)
         self._gauged = shown
-        self.metrics.rereferral_rate_threshold.set(params.threshold)
+        self.metrics.rereferral_ratio_threshold.set(params.threshold)

@@ -24,7 +24,9 @@ casewatch watches children's social care case events (referrals, assessments, wr
 agreements, closures) on Kafka and alerts managers when patterns from the peer review
 appear, first of all a re-referral after a written agreement."""
 # Metrics have no authentication, so they listen on this machine only unless told otherwise.
-METRICS_HOST_HELP = "address for the metrics port (default 127.0.0.1; 0.0.0.0 exposes it to the network)"
+METRICS_HOST_HELP = (
+    "address for the port serving /metrics, /healthz and /readyz (default 127.0.0.1; 0.0.0.0 exposes it to the network)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,7 +148,12 @@ def _parser() -> argparse.ArgumentParser:
         "when due, until SIGTERM.",
     )
     dispatch.add_argument("--once", action="store_true", help="send what is due now, then exit")
-    dispatch.add_argument("--metrics-port", type=int, default=9109, help="metrics port, 0 to disable (default 9109)")
+    dispatch.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9109,
+        help="port for /metrics, /healthz and /readyz, 0 to disable (default 9109)",
+    )
     dispatch.add_argument("--metrics-host", default="127.0.0.1", help=METRICS_HOST_HELP)
     dispatch.add_argument("--loglevel", choices=("error", "warning", "info", "debug"), default="warning")
     dispatch.set_defaults(run=delivery.dispatch)

@@ -1,13 +1,20 @@
 """Prometheus metrics as one typed bundle, built on a registry passed in (tests use a fresh one)."""
 
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
+from schemas.alerts import Severity
+from streams.rejection import DEAD_LETTER_REASONS
+
 # Event-to-alert latency spans a few milliseconds (live) to minutes (a backlog).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+# The two clocks of agents.sweep: ticks to children, and to teams.
+TICK_KINDS = ("child", "team")
 
 
 @dataclass(frozen=True)
@@ -23,13 +30,19 @@ class Metrics:
     ticks_sent: Counter
     assigned_partitions: Gauge
     watermark_lag: Gauge
-    team_rereferral_rate: Gauge
-    team_agreement_rereferral_rate: Gauge
-    rereferral_rate_threshold: Gauge
+    team_rereferral_ratio: Gauge
+    team_agreement_rereferral_ratio: Gauge
+    rereferral_ratio_threshold: Gauge
     # Agents that cannot die silently (agents.supervisor).
     agent_crashes: Counter
     worker_ready: Gauge
     children_erased: Counter
+    # Operations (docs/operations.md): is the worker keeping up, and is anything arriving?
+    consumer_lag: Gauge
+    rebalances: Counter
+    last_event_timestamp: Gauge
+    store_failures: Counter
+    state_store_bytes: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "Metrics":
@@ -78,19 +91,19 @@ class Metrics:
                 "How far the time-driven rules' clock is behind the wall clock (a backlog holds it back).",
                 registry=registry,
             ),
-            team_rereferral_rate=Gauge(
-                "casewatch_team_rereferral_rate",
+            team_rereferral_ratio=Gauge(
+                "casewatch_team_rereferral_ratio",
                 "Share of a team's referrals in the rolling period that were re-referrals (DfE definition).",
                 ["team"], registry=registry,
             ),
-            team_agreement_rereferral_rate=Gauge(
-                "casewatch_team_agreement_rereferral_rate",
+            team_agreement_rereferral_ratio=Gauge(
+                "casewatch_team_agreement_rereferral_ratio",
                 "Share of a team's written agreements in the rolling period followed by a referral.",
                 ["team"], registry=registry,
             ),
-            rereferral_rate_threshold=Gauge(
-                "casewatch_rereferral_rate_threshold",
-                "The configured threshold for team re-referral rates (default the national figure).",
+            rereferral_ratio_threshold=Gauge(
+                "casewatch_rereferral_ratio_threshold",
+                "The configured threshold for team re-referral ratios, 0-1 (default the national figure).",
                 registry=registry,
             ),
             agent_crashes=Counter(
@@ -107,7 +120,53 @@ class Metrics:
                 "casewatch_children_erased_total", "Children this worker dropped from its state on `casewatch erase`.",
                 registry=registry,
             ),
+            consumer_lag=Gauge(
+                "casewatch_consumer_lag_messages",
+                "Messages on an input partition this worker holds that it has not handled yet.",
+                ["topic", "partition"], registry=registry,
+            ),
+            rebalances=Counter(
+                "casewatch_rebalances_total", "Partition assignments this worker received (one per rebalance).",
+                registry=registry,
+            ),
+            last_event_timestamp=Gauge(
+                "casewatch_last_event_timestamp_seconds",
+                "Kafka timestamp (Unix seconds) of the newest case event this worker consumed, by input topic.",
+                ["topic"], registry=registry,
+            ),
+            store_failures=Counter(
+                "casewatch_store_failures_total",
+                "Attempts to store a batch of alerts in the database that failed (each is retried).",
+                registry=registry,
+            ),
+            state_store_bytes=Gauge(
+                "casewatch_state_store_bytes", "Size on disk of this worker's table stores (RocksDB).",
+                registry=registry,
+            ),
         )  # fmt: skip
+
+    def start_at_zero(
+        self, *, event_types: Iterable[str], topics: Iterable[str], rules: Iterable[str], agents: Iterable[str]
+    ) -> None:
+        """Create the labelled counters' series for every known label value, at 0.
+
+        A series that first appears at 1 hides that first increase from `increase()` and
+        `rate()`, and a panel or rule on a series that does not exist yet shows nothing.
+        """
+        for event_type in event_types:
+            self.events_consumed.labels(event_type=event_type)
+            self.events_stale.labels(event_type=event_type)
+        for topic in topics:
+            self.events_forwarded.labels(topic=topic)
+        for reason in DEAD_LETTER_REASONS:
+            self.events_dead_lettered.labels(reason=reason)
+        for rule in rules:
+            for severity in get_args(Severity):
+                self.alerts_raised.labels(rule=rule, severity=severity)
+        for agent in agents:
+            self.agent_crashes.labels(agent=agent)
+        for kind in TICK_KINDS:
+            self.ticks_sent.labels(kind=kind)
 
 
 def scrape(url: str, name: str, **labels: str) -> float:

@@ -1,4 +1,4 @@
-"""Run the production worker: topics checked, metrics served, the Faust app started."""
+"""Run the production worker: topics checked, metrics and health served, the Faust app started."""
 
 import hashlib
 import logging
@@ -6,13 +6,15 @@ import socket
 from pathlib import Path
 
 from faust.worker import Worker
-from prometheus_client import REGISTRY, start_http_server
+from prometheus_client import REGISTRY
 
 from agents.live import create_app
+from agents.supervisor import Supervisor
 from casewatch.config_file import load_input_policy, load_rules
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
 from casewatch.metrics import Metrics
+from casewatch.ops_http import serve_ops
 from casewatch.redaction import install_log_redaction
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
@@ -38,8 +40,10 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
     state_dir = settings.state_dir / settings.app_id
     state_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics.create(REGISTRY)
+    metrics.state_store_bytes.set_function(lambda: directory_bytes(state_dir))  # read at each scrape
+    supervisor = Supervisor(metrics)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=metrics_host, registry=REGISTRY)
+        serve_ops(settings.metrics_port, metrics_host, REGISTRY, supervisor.unready)
     app = create_app(
         app_id=settings.app_id,
         bootstrap_servers=settings.bootstrap_servers,
@@ -51,8 +55,20 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         on_stored=enqueuer(routing),
         instance_id=instance_id(settings.app_id, state_dir),
         policy=policy,
+        supervisor=supervisor,
     )
     RedactingWorker(app, loglevel=loglevel).execute_from_commandline()
+
+
+def directory_bytes(folder: Path) -> float:
+    """Bytes in the files under `folder` (a store may be writing: files that vanish are skipped)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:
+            continue
+    return float(total)
 
 
 def instance_id(app_id: str, state_dir: Path) -> str:

@@ -19,12 +19,13 @@ from casewatch.settings import Settings, SettingsError
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from prometheus_client import REGISTRY, start_http_server
+    from prometheus_client import REGISTRY
 
     from casewatch.delivery.channels import build_channels
     from casewatch.delivery.config import load_routing
     from casewatch.delivery.dispatcher import Dispatcher
     from casewatch.delivery.metrics import DeliveryMetrics
+    from casewatch.ops_http import serve_ops
     from casewatch.settings import environment_value
     from casewatch.storage import connect
 
@@ -32,6 +33,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     config = load_routing(settings.config_path)
     channels = build_channels(config, environment_value)  # a missing secret fails now, not at 3 a.m.
     metrics = DeliveryMetrics.create(REGISTRY)
+    metrics.start_at_zero((r.kind, r.name) for r in config.receivers)
     dispatcher = Dispatcher(engine=connect(settings.database_url), config=config, channels=channels, metrics=metrics)
     receivers = ", ".join(f"{r.name} ({r.kind})" for r in config.receivers)
     if args.once:
@@ -41,7 +43,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"handled {handled} notifications for {receivers}")
         return 0
     if args.metrics_port:
-        start_http_server(args.metrics_port, addr=args.metrics_host, registry=REGISTRY)
+        serve_ops(args.metrics_port, args.metrics_host, REGISTRY, dispatcher.unready)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

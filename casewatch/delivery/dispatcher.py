@@ -71,6 +71,7 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._timers_ran: datetime | None = None
         self._listed_week: str | None = None
+        self._unready: str | None = "no turn yet"
 
     def run(self, stop: threading.Event) -> None:
         """Turn until `stop` is set; sleep `poll_interval` whenever nothing was due."""
@@ -78,12 +79,25 @@ class Dispatcher:
         while not stop.is_set():
             try:
                 handled = self.run_once()
-            except Exception:  # a database hiccup must not end delivery: log it, wait, go on
+                self._turned(None)
+            except Exception as error:  # a database hiccup must not end delivery: log it, wait, go on
                 log.exception("dispatcher turn failed; trying again")
+                self._turned(f"its last turn failed ({type(error).__name__})")
                 handled = 0
             if not handled:
                 stop.wait(self.config.delivery.poll_interval.total_seconds())
         log.info("dispatcher %s stopped", self.owner)
+
+    def unready(self) -> str | None:
+        """Why the dispatcher is not ready, or None (its last turn worked): /readyz and
+        `casewatch_dispatcher_ready` both say this."""
+        return self._unready
+
+    def _turned(self, failure: str | None) -> None:
+        self._unready = failure
+        self.metrics.ready.set(0 if failure else 1)
+        if failure:
+            self.metrics.turn_failures.inc()
 
     def run_once(self) -> int:
         """One turn: timers when due, then every notification due now; returns how many were handled."""

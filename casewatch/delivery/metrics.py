@@ -1,5 +1,6 @@
 """Delivery metrics as one typed bundle on a registry passed in (tests use a fresh one)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -13,6 +14,8 @@ class DeliveryMetrics:
     muted: Counter
     outbox_depth: Gauge
     oldest_undelivered_age: Gauge
+    ready: Gauge
+    turn_failures: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> "DeliveryMetrics":
@@ -38,4 +41,19 @@ class DeliveryMetrics:
                 "casewatch_outbox_oldest_undelivered_age_seconds", "Age of the oldest notification not yet delivered.",
                 registry=registry,
             ),
+            ready=Gauge(
+                "casewatch_dispatcher_ready", "1 while the dispatcher's last turn worked (the database answered).",
+                registry=registry,
+            ),
+            turn_failures=Counter(
+                "casewatch_dispatcher_turn_failures_total", "Dispatcher turns that failed (each is tried again).",
+                registry=registry,
+            ),
         )  # fmt: skip
+
+    def start_at_zero(self, receivers: Iterable[tuple[str, str]]) -> None:
+        """Create every (channel, receiver) series of the counters at 0, so the first
+        notification counts in `increase()` and the panels show every receiver from the start."""
+        for channel, receiver in receivers:
+            for counter in (self.sent, self.failed, self.retried, self.muted):
+                counter.labels(channel=channel, receiver=receiver)

@@ -114,6 +114,16 @@ def running_worker(deployment: Deployment, log_name: str = "worker.log") -> Iter
         worker.stop()
 
 
+def terminate(process: "subprocess.Popen[bytes]", timeout: float = 30) -> None:
+    """SIGTERM, and SIGKILL if the process has not ended within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_until(check: Callable[[], Any], timeout: float, describe: Callable[[], str] = lambda: "") -> Any:
     """Poll `check` until it returns something truthy; fail with `describe()` after `timeout` s."""
     deadline = time.monotonic() + timeout

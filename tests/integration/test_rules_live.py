@@ -106,14 +106,14 @@ def test_a_simulated_stream_arriving_while_the_clock_runs_gives_the_same_alert_i
             figures = rolling(state, today, rules.of(TEAM_RULE))
             if figures.referrals:
                 with_referrals.add(team)
-                live_rate = worker.metric("casewatch_team_rereferral_rate", team=team)
+                live_rate = worker.metric("casewatch_team_rereferral_ratio", team=team)
                 assert live_rate == pytest.approx(figures.rereferral_rate), team
             if figures.agreements:
                 with_agreements.add(team)
-                live_agreements = worker.metric("casewatch_team_agreement_rereferral_rate", team=team)
+                live_agreements = worker.metric("casewatch_team_agreement_rereferral_ratio", team=team)
                 assert live_agreements == pytest.approx(figures.agreement_rate), team
         assert FRONT_DOOR in with_referrals and len(with_agreements) >= 4
-        assert worker.metric("casewatch_rereferral_rate_threshold") == 0.226
+        assert worker.metric("casewatch_rereferral_ratio_threshold") == 0.226
     elapsed = time.monotonic() - started
 
     _, live = alerts_on_topic(deployment)

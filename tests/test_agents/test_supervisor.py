@@ -18,6 +18,7 @@ def test_a_failing_batch_is_a_crash_and_the_worker_is_unready_until_it_is_done()
     supervisor = Supervisor(Metrics.create(registry), stop=stops.append)
     assert value(registry, "casewatch_worker_ready") == 0  # not before the tables are recovered
     supervisor.start()
+    supervisor.assigned(2)
     assert value(registry, "casewatch_worker_ready") == 1
     attempts: list[float] = []
     seen_ready: list[float] = []
@@ -39,9 +40,27 @@ def test_a_crash_loop_stops_the_worker_with_a_non_zero_exit() -> None:
     stops: list[int] = []
     supervisor = Supervisor(Metrics.create(registry), crashes=3, seconds=60, stop=stops.append)
     supervisor.start()
+    supervisor.assigned(1)
     for _ in range(2):
         supervisor.crashed("teams", KeyError("team-state"))
     assert not stops
     supervisor.crashed("persist", RuntimeError("x"))
     assert stops == [EXIT_CRASH_LOOP]
     assert value(registry, "casewatch_worker_ready") == 0
+
+
+def test_ready_takes_recovered_tables_input_partitions_and_no_agent_down_and_says_what_is_missing() -> None:
+    registry = CollectorRegistry()
+    supervisor = Supervisor(Metrics.create(registry), stop=lambda code: None)
+    assert supervisor.unready() == "recovering its tables"
+    supervisor.start()
+    assert supervisor.unready() == "no input partitions assigned"
+    assert value(registry, "casewatch_worker_ready") == 0
+    supervisor.assigned(3)
+    assert supervisor.unready() is None and value(registry, "casewatch_worker_ready") == 1
+    supervisor.crashed("teams", KeyError("team-state"))
+    assert supervisor.unready() == "agent crashing: teams" and value(registry, "casewatch_worker_ready") == 0
+    supervisor.recovered("teams")
+    supervisor.assigned(0)  # a rebalance left it nothing (more workers than partitions)
+    assert supervisor.unready() == "no input partitions assigned"
+    assert value(registry, "casewatch_rebalances_total") == 2

@@ -103,3 +103,21 @@ def test_once_the_feed_is_quiet_the_wall_clock_decides() -> None:
     # A worker just started (after a crash) waits for an event or the quiet period: history may be on its way.
     assert sweep_with({}, RulesConfig())[0].event_day(0, NOW, [INPUT]) is None
     assert sweep_with({}, RulesConfig(quiet_seconds=0))[0].event_day(0, NOW, [INPUT]) == NOW.date()
+
+
+def test_consumer_lag_is_each_held_input_partition_end_less_what_was_handled_and_goes_with_the_partition() -> None:
+    sweep, broker, _ = sweep_with({}, RulesConfig())
+
+    def lag(tp: Any) -> float | None:
+        samples = [s for family in sweep.metrics.consumer_lag.collect() for s in family.samples]
+        found = [s.value for s in samples if s.labels == {"topic": tp.topic, "partition": str(tp.partition)}]
+        return found[0] if found else None
+
+    broker.ends[INPUT], broker.ends[OTHER_INPUT] = 10, 4
+    sweep.handled(type("Message", (), {"tp": INPUT, "offset": 6})())  # offsets 0-6 handled: 3 to go
+    run(sweep)
+    assert (lag(INPUT), lag(OTHER_INPUT)) == (3, 4)
+    assert lag(TICKS) is None  # the clock's own topic is not an input
+    del broker.ends[OTHER_INPUT]  # a rebalance took it
+    run(sweep)
+    assert (lag(INPUT), lag(OTHER_INPUT)) == (3, None)

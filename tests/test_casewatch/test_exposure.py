@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import make_url
 
 from casewatch.local_kafka import free_port
+from tests.integration.support import terminate
 
 TOKEN = "a-long-enough-token-0123456789abcdef"
 
@@ -46,12 +47,7 @@ def started(*args: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
 
 def _listening_addresses(port: int) -> set[str]:

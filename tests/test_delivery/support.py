@@ -238,14 +238,15 @@ def smtp_server(folder: Path, *, user: str, password: str) -> Iterator[tuple[Mai
 class DispatcherProcess:
     """`casewatch dispatch` as its own process, as production runs it."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
+    def __init__(self, env: dict[str, str], log: Path, metrics_port: int = 0) -> None:
+        self.env, self.log, self.metrics_port = env, log, metrics_port
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "DispatcherProcess":
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "casewatch", "dispatch", "--metrics-port", "0", "--loglevel", "info"],
+                [sys.executable, "-m", "casewatch", "dispatch", "--metrics-port", str(self.metrics_port),
+                 "--loglevel", "info"],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         return self
