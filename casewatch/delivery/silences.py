@@ -11,10 +11,34 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from agents.rules import ALL_RULES
 from casewatch.delivery.lifecycle import Conflict, LifecycleError, UnknownSubject, audit, check_actor
-from casewatch.delivery.matchers import parse_matcher
+from casewatch.delivery.matchers import LabelMatcher, parse_matcher
 from casewatch.delivery.routing import Silence
 from casewatch.delivery.tables import silences
+
+# A silence must name what it mutes. These values are no team, rule or child ID: a matcher
+# that accepts one of them (or the empty value) accepts nearly anything, `rule=~".*"` say.
+SCOPING_LABELS = ("team", "rule", "child_id")
+PROBES = ("", "0", "zzprobe", "Zz Probe", "ZZ-PROBE-9", "Ω")
+
+
+def check_not_everything(matchers: list[LabelMatcher]) -> None:
+    """Refuse a silence that would mute everything: one matcher at least must pick out teams,
+    rules or children (=, =~) and accept none of the probes, nor, for rule, every rule there is."""
+    rules = [rule.id for rule in ALL_RULES]
+    for m in matchers:
+        if m.name not in SCOPING_LABELS or m.operator not in ("=", "=~"):
+            continue
+        if any(m.matches({m.name: probe}) for probe in PROBES):
+            continue
+        if m.name == "rule" and all(m.matches({"rule": rule}) for rule in rules):
+            continue
+        return
+    raise LifecycleError(
+        'a silence must name what it mutes: a team, a rule or a child (team="CIN East", rule=..., child_id=...); '
+        "one that matches every rule and every team would mute every alert"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,7 @@ def add_silence(
         parsed = [parse_matcher(m) for m in matchers]
     except ValueError as error:
         raise LifecycleError(str(error)) from None
+    check_not_everything(parsed)
     starts_at = starts_at or now
     if ends_at <= starts_at:
         raise LifecycleError("a silence must end after it starts")
