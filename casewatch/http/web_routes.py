@@ -79,6 +79,7 @@ class Pages:
     def render(self, request: web.Request, name: str, status: int = 200, **values: Any) -> web.Response:
         identity = request.get(IDENTITY)
         seed = request.get(CSRF_SEED)
+        values.setdefault("error", "")
         html = _templates.get_template(name).render(
             identity=identity, csrf=self.sessions.csrf(seed) if seed else "", **values
         )
@@ -94,7 +95,9 @@ class Pages:
 
     async def sign_in_form(self, request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
         seed = secrets.token_hex(16)
-        response = self.render(request, "sign_in.html", status, error=error, pre_csrf=self.sessions.csrf("pre:" + seed))
+        out = request.query.get("out") == "1" and not error
+        response = self.render(request, "sign_in.html", status, error=error, out=out,
+                               pre_csrf=self.sessions.csrf("pre:" + seed))  # fmt: skip
         _cookie(request, response, PRE_COOKIE, seed, max_age=3600)
         return response
 
@@ -116,7 +119,7 @@ class Pages:
 
     async def sign_out(self, request: web.Request) -> web.StreamResponse:
         await self.checked_form(request)
-        response = web.HTTPSeeOther("/ui/sign-in")
+        response = web.HTTPSeeOther("/ui/sign-in?out=1")
         response.del_cookie(COOKIE, path="/ui/")
         raise response
 
