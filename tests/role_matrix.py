@@ -32,7 +32,9 @@ def role_matrix(doc: Path = DOC) -> list[Row]:
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         match = re.fullmatch(r"`(GET|POST|DELETE) (\S+)`", cells[0])
         assert match, f"not a route: {cells[0]}"
-        verdicts = {cast(Role, role): cast(Verdict, "no" if v == "–" else v) for role, v in zip(roles, cells[1:])}
+        verdicts = {
+            cast(Role, role): cast(Verdict, "no" if v == "–" else v) for role, v in zip(roles, cells[1:], strict=True)
+        }
         assert set(verdicts.values()) <= {"yes", "teams", "no"}, line
         rows.append(Row(match[1], match[2], verdicts))
     return rows

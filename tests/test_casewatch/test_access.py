@@ -28,8 +28,8 @@ def test_the_documented_matrix_is_the_servers_table_and_covers_every_route(tmp_p
     assert documented == ROUTE_PERMISSIONS
     settings = Settings(bootstrap_servers="127.0.0.1:9", api_tokens=frozenset({TOKEN}),
                         database_url=f"sqlite:///{tmp_path}/a.db")  # fmt: skip
-    served = {(r.method, r.resource.canonical) for r in create_app(settings, registry=CollectorRegistry()).router.routes()
-              if r.method != "HEAD" and r.resource is not None}  # fmt: skip
+    app = create_app(settings, registry=CollectorRegistry())
+    served = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD" and r.resource}
     public = {(m, p) for m, p in served if p in PUBLIC_PATHS or p.startswith(PUBLIC_PREFIXES)}
     assert served - public == set(ROUTE_PERMISSIONS)
 
@@ -78,8 +78,8 @@ def test_a_bad_access_section_is_refused_naming_the_key(section: dict[str, objec
 
 
 def test_the_proxy_is_believed_from_its_address_or_with_its_secret_only() -> None:
-    access = parse({"proxy": {"trusted_addresses": ["10.0.0.5"], "secret_env": "PROXY", "groups": {
-        "sg-east": {"roles": ["manager"], "teams": ["CIN East"]}, "sg-qa": {"roles": ["viewer"], "teams": ["*"]}}}})  # fmt: skip
+    groups = {"sg-east": {"roles": ["manager"], "teams": ["CIN East"]}, "sg-qa": {"roles": ["viewer"], "teams": ["*"]}}
+    access = parse({"proxy": {"trusted_addresses": ["10.0.0.5"], "secret_env": "PROXY", "groups": groups}})
     proxy = access.proxy  # type: ignore[attr-defined]
     person = {"X-Forwarded-User": "jo.bloggs", "X-Forwarded-Groups": "sg-east, other"}
     assert proxy.identity("10.0.0.5", person) == Identity("jo.bloggs", frozenset({"manager"}), frozenset({"CIN East"}))
