@@ -66,7 +66,7 @@ def test_a_token_maps_to_its_roles_and_teams() -> None:
                 ]
             },
             "same name",
-        ),  # fmt: skip
+        ),
         ({"proxy": {"groups": {"g": {"roles": ["admin"]}}}}, "trusted_addresses or secret_env"),
         ({"max_silence_days": 9999}, "access.max_silence_days"),
         ({"tokns": []}, "access.tokns"),
