@@ -142,14 +142,22 @@ class Proxy:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What anyone may do, whoever they are: the outcomes a resolution may give, the longest
+    silence, the length of a sign-in. Read without the tokens, so the CLI applies them too."""
+
+    outcomes: tuple[str, ...] = DEFAULT_OUTCOMES
+    max_silence_days: int = DEFAULT_MAX_SILENCE_DAYS
+    session_hours: int = 8
+
+
+@dataclass(frozen=True)
 class Access:
     """The deployment's identities and the limits on what they do."""
 
     tokens: tuple[tuple[str, Identity], ...]
     proxy: Proxy | None = None
-    max_silence_days: int = DEFAULT_MAX_SILENCE_DAYS
-    session_hours: int = 8
-    outcomes: tuple[str, ...] = DEFAULT_OUTCOMES
+    limits: Limits = Limits()
 
     def by_token(self, presented: str) -> Identity | None:
         """The identity of `presented`; every token is compared, always, in constant time."""
@@ -169,15 +177,25 @@ class AccessError(ValueError):
     """The `access:` section cannot be used; the message names the key."""
 
 
-def parse_access(data: Mapping[str, Any], *, legacy_tokens: Iterable[str], secret: Callable[[str], str]) -> Access:
-    """The `access:` section of the configuration file (`data` is the whole file), with the
-    CASEWATCH_API_TOKENS tokens as ingest-and-metrics identities; `secret(name)` reads a variable."""
+def _section(data: Mapping[str, Any]) -> _Access:
     try:
-        section = _Access.model_validate(data.get("access") or {})
+        return _Access.model_validate(data.get("access") or {})
     except ValidationError as error:
         first = error.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(p) for p in ("access", *first["loc"]))
         raise AccessError(f"{where}: {first['msg']}") from None
+
+
+def parse_limits(data: Mapping[str, Any]) -> Limits:
+    """The limits of the `access:` section of the configuration file (`data` is the whole file)."""
+    section = _section(data)
+    return Limits(tuple(dict.fromkeys(section.outcomes)), section.max_silence_days, section.session_hours)
+
+
+def parse_access(data: Mapping[str, Any], *, legacy_tokens: Iterable[str], secret: Callable[[str], str]) -> Access:
+    """The `access:` section of the configuration file (`data` is the whole file), with the
+    CASEWATCH_API_TOKENS tokens as ingest-and-metrics identities; `secret(name)` reads a variable."""
+    section = _section(data)
     tokens: list[tuple[str, Identity]] = []
     for token in sorted(set(legacy_tokens)):
         name = "api-token-" + hashlib.sha256(token.encode()).hexdigest()[:8]  # names it without revealing it
@@ -197,9 +215,7 @@ def parse_access(data: Mapping[str, Any], *, legacy_tokens: Iterable[str], secre
     return Access(
         tokens=tuple(tokens),
         proxy=None if section.proxy is None else _proxy(section.proxy, secret),
-        max_silence_days=section.max_silence_days,
-        session_hours=section.session_hours,
-        outcomes=tuple(dict.fromkeys(section.outcomes)),
+        limits=parse_limits(data),
     )
 
 

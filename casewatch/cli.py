@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--children", type=_positive, default=300, help="children to simulate (default 300)")
     demo.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the alerts (default 240)")
+    demo.add_argument("--serve", action="store_true", help="keep the managers' page up after the demo, until Ctrl-C")
     demo.set_defaults(run=_demo)
 
     worker = command("worker", "Run the production worker (Faust agents) until SIGTERM.")
@@ -180,6 +181,11 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--by", required=True, help="who (user name or address), for the audit log")
         if name == "assign":
             sub.add_argument("--to", required=True, help="the assignee (user name or address)")
+        if name == "resolve":
+            sub.add_argument(
+                "--outcome", required=True, help='one of the configured outcomes (access.outcomes), e.g. "data error"'
+            )
+            sub.add_argument("--note", help="a short note (200 characters); stays in the database, never sent")
     alert.set_defaults(run=delivery.alert)
     return parser
 
@@ -199,7 +205,9 @@ def _aware_time(text: str) -> datetime:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.demo import DemoOptions, run_demo
 
-    return run_demo(settings, DemoOptions(children=args.children, seed=args.seed, timeout=args.timeout))
+    return run_demo(
+        settings, DemoOptions(children=args.children, seed=args.seed, timeout=args.timeout, serve=args.serve)
+    )
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

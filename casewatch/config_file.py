@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from agents.rules import RulesConfig, RulesConfigError, parse_rules_config
-from casewatch.access import Access, AccessError, parse_access
+from casewatch.access import Access, AccessError, Limits, parse_access, parse_limits
 from casewatch.settings import Settings, SettingsError, environment_value
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.sources.records import Invalid
@@ -62,6 +62,16 @@ def load_access(settings: Settings) -> Access:
     data = read_config_file(settings.config_path) if settings.config_path is not None else {}
     try:
         return parse_access(data, legacy_tokens=settings.api_tokens, secret=environment_value)
+    except AccessError as error:
+        raise ConfigFileError(f"{settings.config_path}: {error}") from None
+
+
+def load_limits(settings: Settings) -> Limits:
+    """The outcomes and the longest silence (`access:`), for the CLI, which needs no token."""
+    if settings.config_path is None:
+        return Limits()
+    try:
+        return parse_limits(read_config_file(settings.config_path))
     except AccessError as error:
         raise ConfigFileError(f"{settings.config_path}: {error}") from None
 

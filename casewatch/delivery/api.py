@@ -99,12 +99,10 @@ def routes(
         async def handler(request: web.Request) -> web.StreamResponse:
             body: _Body = await _parse(request, model)
             identity = identity_of(request)
-            if isinstance(body, _Resolve) and body.outcome not in outcomes:
-                raise _error(web.HTTPBadRequest, f"outcome: must be one of {', '.join(outcomes)}")
             work = functools.partial(
                 lifecycle.change, engine, request.match_info["alert_id"], action, actor=identity.name, now=clock(),
                 assignee=getattr(body, "to", None), outcome=getattr(body, "outcome", None),
-                note=getattr(body, "note", None), teams=identity.teams,
+                note=getattr(body, "note", None), teams=identity.teams, outcomes=outcomes,
             )  # fmt: skip
             return _json(asdict(await run(work)))
 
@@ -128,11 +126,9 @@ def routes(
         if (body.duration is None) == (body.ends_at is None):
             raise _error(web.HTTPBadRequest, "give exactly one of duration and ends_at")
         ends_at = now + (body.duration or timedelta(0)) if body.ends_at is None else body.ends_at
-        if ends_at > now + timedelta(days=max_silence_days):
-            raise _error(web.HTTPBadRequest, f"{'duration' if body.ends_at is None else 'ends_at'}: a silence lasts "
-                         f"at most {max_silence_days} days (access.max_silence_days)")  # fmt: skip
         work = functools.partial(silences.add_silence, engine, body.matchers, ends_at=ends_at,
-                                 actor=identity_of(request).name, now=now, comment=body.comment)  # fmt: skip
+                                 actor=identity_of(request).name, now=now, comment=body.comment,
+                                 max_days=max_silence_days)  # fmt: skip
         row = await run(work)
         return _json(_silence(row, now), status=201, headers={"Location": f"{prefix}/silences/{row.id}"})
 

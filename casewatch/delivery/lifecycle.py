@@ -92,14 +92,18 @@ def change(
     outcome: str | None = None,
     note: str | None = None,
     teams: Collection[str] | None = None,
+    outcomes: Collection[str] | None = None,
 ) -> AlertState:
     """Apply one lifecycle action and audit it, in one transaction.
 
     `teams`, when given, are the teams the actor sees: an alert of another team is refused.
-    A resolution may carry an `outcome` (audited) and a `note` (stored, never audited)."""
+    A resolution carries an `outcome` (audited), one of `outcomes` when they are given, and
+    may carry a `note` (stored, never audited)."""
     check_actor(actor)
     if action == "assign":
         check_actor(assignee or "", "the assignee")
+    if action == "resolve" and outcomes is not None and outcome not in outcomes:
+        raise LifecycleError(f"outcome: must be one of {', '.join(outcomes)}")
     if note is not None and len(note) > MAX_NOTE_CHARS:
         raise LifecycleError(f"a note is at most {MAX_NOTE_CHARS} characters")
     life = alert_lifecycle.c

@@ -6,12 +6,13 @@ silence is kept, marked removed, so the log and the list can still say what it m
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
 from agents.rules import ALL_RULES
+from casewatch.access import DEFAULT_MAX_SILENCE_DAYS
 from casewatch.delivery.lifecycle import Conflict, LifecycleError, UnknownSubject, audit, check_actor
 from casewatch.delivery.matchers import LabelMatcher, parse_matcher
 from casewatch.delivery.routing import Silence
@@ -68,7 +69,9 @@ def add_silence(
     now: datetime,
     starts_at: datetime | None = None,
     comment: str | None = None,
+    max_days: int = DEFAULT_MAX_SILENCE_DAYS,
 ) -> SilenceRow:
+    """A new silence, audited; one longer than `max_days` from `now`, or of everything, is refused."""
     check_actor(actor)
     if not matchers:
         raise LifecycleError('a silence needs at least one matcher, e.g. team="CIN East"')
@@ -80,6 +83,8 @@ def add_silence(
     starts_at = starts_at or now
     if ends_at <= starts_at:
         raise LifecycleError("a silence must end after it starts")
+    if ends_at > now + timedelta(days=max_days):
+        raise LifecycleError(f"ends_at: a silence lasts at most {max_days} days (access.max_silence_days)")
     if comment is not None and len(comment) > 200:
         raise LifecycleError("a silence comment is at most 200 characters")
     with engine.begin() as connection:

@@ -21,8 +21,8 @@ PREFIX = "/v1"
 
 def install(app: web.Application, settings: Settings, registry: CollectorRegistry) -> None:
     access = app[ACCESS]
-    app.add_routes(routes(connect(settings.database_url), prefix=PREFIX, outcomes=access.outcomes,
-                          max_silence_days=access.max_silence_days))  # fmt: skip
+    app.add_routes(routes(connect(settings.database_url), prefix=PREFIX, outcomes=access.limits.outcomes,
+                          max_silence_days=access.limits.max_silence_days))  # fmt: skip
 
 
 def _operation(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def create_app(
     if settings.session_key is not None and len(settings.session_key) < MIN_TOKEN_CHARS:
         raise SettingsError(f"CASEWATCH_SESSION_KEY must be at least {MIN_TOKEN_CHARS} characters")
     key = settings.session_key.encode() if settings.session_key else secrets.token_bytes(32)
-    sessions = Sessions(key, hours=access.session_hours)
+    sessions = Sessions(key, hours=access.limits.session_hours)
     # client_max_size bounds what any route reads with request.read()/json(); ingest counts its own.
     app = web.Application(
         middlewares=[security_headers, authenticate(access, sessions), body_deadline(settings.body_timeout_seconds)],

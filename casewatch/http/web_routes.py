@@ -164,7 +164,7 @@ class Pages:
         trail = await self.run(functools.partial(lifecycle.audit_trail, self.engine, subject="alert",
                                                  subject_id=alert_id))  # fmt: skip
         return self.render(request, "alert.html", status, finding=found[0], trail=trail, error=error,
-                           outcomes=self.access.outcomes, may_act=identity.may("act"),
+                           outcomes=self.access.limits.outcomes, may_act=identity.may("act"),
                            max_note=lifecycle.MAX_NOTE_CHARS)  # fmt: skip
 
     # Acting on an alert.
@@ -175,12 +175,11 @@ class Pages:
             identity = identity_of(request)
             alert_id = request.match_info["alert_id"]
             outcome = form.get("outcome") if action == "resolve" else None
-            if action == "resolve" and outcome not in self.access.outcomes:
-                return await self.alert(request, error="Choose an outcome from the list to resolve.", status=400)
             work = functools.partial(
                 lifecycle.change, self.engine, alert_id, action, actor=identity.name, now=datetime.now(UTC),
                 assignee=form.get("to", "").strip() if action == "assign" else None, outcome=outcome,
                 note=form.get("note", "").strip() or None if action == "resolve" else None, teams=identity.teams,
+                outcomes=self.access.limits.outcomes,
             )  # fmt: skip
             try:
                 await self.run(work)
@@ -200,7 +199,7 @@ class Pages:
         now = datetime.now(UTC)
         rows = await self.run(functools.partial(silences.list_silences, self.engine, now=now))
         return self.render(request, "silences.html", status, rows=rows, now=now, error=error,
-                           max_days=self.access.max_silence_days)  # fmt: skip
+                           max_days=self.access.limits.max_silence_days)  # fmt: skip
 
     async def add_silence(self, request: web.Request) -> web.StreamResponse:
         form = await self.checked_form(request)
@@ -210,12 +209,12 @@ class Pages:
             length = parse_duration(form.get("duration", "").strip())
         except (ValueError, OverflowError):
             return await self.silences(request, error="The duration is written 30m, 2h or 7d.", status=400)
-        if length > timedelta(days=self.access.max_silence_days):
-            return await self.silences(request, error=f"A silence lasts at most {self.access.max_silence_days} days.",
-                                       status=400)  # fmt: skip
-        work = functools.partial(silences.add_silence, self.engine, matchers, ends_at=now + length,
+        longest = self.access.limits.max_silence_days
+        # One day past the longest is enough for add_silence to refuse, and keeps the sum in range.
+        ends_at = now + min(length, timedelta(days=longest + 1))
+        work = functools.partial(silences.add_silence, self.engine, matchers, ends_at=ends_at,
                                  actor=identity_of(request).name, now=now,
-                                 comment=form.get("comment", "").strip() or None)  # fmt: skip
+                                 comment=form.get("comment", "").strip() or None, max_days=longest)  # fmt: skip
         try:
             await self.run(work)
         except LifecycleError as error:

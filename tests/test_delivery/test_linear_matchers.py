@@ -31,7 +31,8 @@ def test_the_hostile_silence_does_not_hang_the_real_dispatcher(database_url: str
     config = write_config(tmp_path, {"route": {"receiver": "ops", "group_by": ["child_id"], "group_wait": "0s"},
                                      "receivers": [{"name": "ops", "console": {}}]})  # fmt: skip
     engine = connect(database_url)
-    add_silence(engine, [HOSTILE], ends_at=T0 + timedelta(days=3650), actor="team.manager", now=T0)
+    # Ten years, so that it is active when the dispatcher runs on the wall clock.
+    add_silence(engine, [HOSTILE], ends_at=T0 + timedelta(days=3650), actor="team.manager", now=T0, max_days=3650)
     alerts = [make_alert(f"long-{n}", child_id=f"C20{n:02d}", team=LONG_TEAM) for n in range(3)]
     upsert_alerts(engine=engine, alerts=alerts, on_stored=enqueuer(load_routing(config)))
     engine.dispose()
