@@ -1,9 +1,12 @@
 """Identities and roles (casewatch.access), and the server's route table against docs/http-api.md."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 from prometheus_client import CollectorRegistry
 
-from casewatch.access import GRANTS, ROLES, AccessError, Identity, parse_access
+from casewatch.access import GRANTS, ROLES, AccessError, Identity, Limits, parse_access, parse_limits
 from casewatch.http.app import create_app
 from casewatch.http.sessions import Sessions
 from casewatch.http_auth import PUBLIC_PATHS, PUBLIC_PREFIXES, ROUTE_PERMISSIONS
@@ -104,3 +107,9 @@ def test_a_session_cookie_is_signed_and_expires() -> None:
     assert sessions.csrf_matches(session.nonce, sessions.csrf(session.nonce))
     assert not sessions.csrf_matches(session.nonce, sessions.csrf("another"))
     assert not sessions.csrf_matches(None, "")
+
+
+def test_the_example_configuration_gives_the_documented_defaults() -> None:
+    example = yaml.safe_load((Path(__file__).parents[2] / "config" / "casewatch.example.yaml").read_text())
+    assert parse_limits(example) == Limits()
+    assert parse_access(example, legacy_tokens=(TOKEN,), secret=SECRETS.__getitem__).tokens[0][0] == TOKEN
