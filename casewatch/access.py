@@ -20,10 +20,12 @@ import hmac
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from casewatch import passwords
 
 # Who acted, as the audit log names them: a user name or address from the directory, never prose.
 ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
@@ -98,6 +100,8 @@ class _Access(BaseModel):
 
     tokens: list[_Token] = Field(default_factory=list)
     proxy: _Proxy | None = None
+    users: dict[Name, _Grant] = Field(default_factory=dict, description="people who sign in with a password")
+    password_file: str | None = Field(None, description="their hashed passwords, name:scrypt$... a line")
     max_silence_days: int = Field(DEFAULT_MAX_SILENCE_DAYS, ge=1, le=366)
     session_hours: int = Field(8, ge=1, le=24 * 7, description="how long a sign-in on the page lasts")
     outcomes: list[Outcome] = Field(default_factory=lambda: list(DEFAULT_OUTCOMES), min_length=1)
@@ -158,6 +162,8 @@ class Access:
     tokens: tuple[tuple[str, Identity], ...]
     proxy: Proxy | None = None
     limits: Limits = Limits()
+    users: tuple[Identity, ...] = ()
+    passwords: Mapping[str, str] = field(default_factory=dict)  # user -> scrypt hash (casewatch.passwords)
 
     def by_token(self, presented: str) -> Identity | None:
         """The identity of `presented`; every token is compared, always, in constant time."""
@@ -169,8 +175,15 @@ class Access:
         return found
 
     def by_name(self, name: str) -> Identity | None:
-        """A token's identity by its name (a page sign-in keeps the name, never the token)."""
-        return next((identity for _, identity in self.tokens if identity.name == name), None)
+        """A token's or a user's identity by its name (a page sign-in keeps the name, never the secret)."""
+        known = (*(identity for _, identity in self.tokens), *self.users)
+        return next((identity for identity in known if identity.name == name), None)
+
+    def by_password(self, name: str, password: str) -> Identity | None:
+        """A user whose password this is (as slow for an unknown name as for a known one)."""
+        if not passwords.check(dict(self.passwords), name, password):
+            return None
+        return next((identity for identity in self.users if identity.name == name), None)
 
 
 class AccessError(ValueError):
@@ -192,9 +205,16 @@ def parse_limits(data: Mapping[str, Any]) -> Limits:
     return Limits(tuple(dict.fromkeys(section.outcomes)), section.max_silence_days, section.session_hours)
 
 
-def parse_access(data: Mapping[str, Any], *, legacy_tokens: Iterable[str], secret: Callable[[str], str]) -> Access:
+def parse_access(
+    data: Mapping[str, Any],
+    *,
+    legacy_tokens: Iterable[str],
+    secret: Callable[[str], str],
+    read_file: Callable[[str], str] = lambda path: "",
+) -> Access:
     """The `access:` section of the configuration file (`data` is the whole file), with the
-    CASEWATCH_API_TOKENS tokens as ingest-and-metrics identities; `secret(name)` reads a variable."""
+    CASEWATCH_API_TOKENS tokens as ingest-and-metrics identities; `secret(name)` reads a
+    variable, `read_file(path)` the password file."""
     section = _section(data)
     tokens: list[tuple[str, Identity]] = []
     for token in sorted(set(legacy_tokens)):
@@ -212,10 +232,23 @@ def parse_access(data: Mapping[str, Any], *, legacy_tokens: Iterable[str], secre
         raise AccessError("access.tokens: two tokens have the same name (the audit log could not tell them apart)")
     if len({value for value, _ in tokens}) < len(tokens):
         raise AccessError("access.tokens: two identities share one token value")
+    users = tuple(_identity(name, grant, f"access.users.{name}") for name, grant in section.users.items())
+    if {u.name for u in users} & set(names):
+        raise AccessError("access.users: a user has the name of a token (the audit log could not tell them apart)")
+    hashed: dict[str, str] = {}
+    if section.password_file is not None:
+        try:
+            hashed = passwords.parse_password_file(read_file(section.password_file))
+        except passwords.PasswordFileError as error:
+            raise AccessError(f"access.password_file: {error}") from None
+    elif users:
+        raise AccessError("access.users: name the password_file that holds their passwords")
     return Access(
         tokens=tuple(tokens),
         proxy=None if section.proxy is None else _proxy(section.proxy, secret),
         limits=parse_limits(data),
+        users=users,
+        passwords=hashed,
     )
 
 

@@ -128,8 +128,17 @@ def _parser() -> argparse.ArgumentParser:
     retention.add_argument("--days", type=_positive, help="keep this many days instead")
     retention.set_defaults(run=_retention)
 
-    serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
+    serve = command(
+        "serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) and the managers' page (/ui) until SIGTERM."
+    )
     serve.set_defaults(run=_serve)
+    password = command(
+        "password",
+        "Print a line for the page's password file (access.password_file): NAME and a scrypt hash of the "
+        "password read from standard input (asked for twice on a terminal).",
+    )
+    password.add_argument("name", metavar="NAME", help="the user name, as access.users names it")
+    password.set_defaults(run=_password)
     # Delivery (casewatch/delivery/commands.py has the handlers; docs/delivery.md the guide).
     dispatch = command(
         "dispatch",
@@ -317,6 +326,29 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.http.app import serve
 
     return serve(settings)
+
+
+def _password(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from casewatch.access import ACTOR
+    from casewatch.passwords import hash_password
+
+    if not ACTOR.match(args.name):
+        print("casewatch: NAME must be a user name or address (letters, digits, . _ @ + -)", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("casewatch: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("casewatch: a password must be at least 12 characters", file=sys.stderr)
+        return 1
+    print(f"{args.name}:{hash_password(password)}")
+    return 0
 
 
 def _require_bootstrap(settings: Settings) -> str:

@@ -61,9 +61,17 @@ def load_access(settings: Settings) -> Access:
     """Who may use the HTTP API and the page: the file's `access:` section and CASEWATCH_API_TOKENS."""
     data = read_config_file(settings.config_path) if settings.config_path is not None else {}
     try:
-        return parse_access(data, legacy_tokens=settings.api_tokens, secret=environment_value)
+        return parse_access(data, legacy_tokens=settings.api_tokens, secret=environment_value, read_file=_read_text)
     except AccessError as error:
         raise ConfigFileError(f"{settings.config_path}: {error}") from None
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise ConfigFileError(f"cannot read the password file {path}: {reason}") from None
 
 
 def load_limits(settings: Settings) -> Limits:

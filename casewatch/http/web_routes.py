@@ -91,7 +91,7 @@ class Pages:
     async def style(self, _: web.Request) -> web.StreamResponse:
         return web.Response(body=_STYLE, content_type="text/css")
 
-    # Sign-in: a token of one's own (demo and tests); people sign in through the proxy.
+    # Sign-in: a token of one's own or a password (demo, tests); people sign in through the proxy.
 
     async def sign_in_form(self, request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
         seed = secrets.token_hex(16)
@@ -106,9 +106,15 @@ class Pages:
         seed = request.cookies.get(PRE_COOKIE)
         if not self.sessions.csrf_matches(None if seed is None else "pre:" + seed, str(form.get("csrf", ""))):
             return await self.sign_in_form(request, error="The form had expired: sign in again.", status=400)
-        identity = self.access.by_token(str(form.get("token", "")).strip())
+        user = str(form.get("user", "")).strip()
+        if user:  # scrypt takes a moment: off the event loop
+            work = functools.partial(self.access.by_password, user, str(form.get("password", "")))
+            identity = await self.run(work)
+        else:
+            identity = self.access.by_token(str(form.get("token", "")).strip())
         if identity is None:
-            return await self.sign_in_form(request, error="That token is not known.", status=401)
+            what = "That user name and password do not match." if user else "That token is not known."
+            return await self.sign_in_form(request, error=what, status=401)
         if not identity.may("read"):
             return await self.sign_in_form(request, error="That token is not for the page (it has no viewer, "
                                            "manager or admin role).", status=403)  # fmt: skip

@@ -88,11 +88,13 @@ class Api:
         finally:
             connection.close()
 
-    def sign_in(self, token: str) -> "PageSession":
-        """Sign in on the page with `token` as a browser does: the form's CSRF token, then the cookie."""
+    def sign_in(self, token: str = "", *, user: str = "", password: str = "") -> "PageSession":
+        """Sign in on the page with `token` (or `user` and `password`) as a browser does: the
+        form's CSRF token, then the cookie."""
         form = self.request("GET", "/ui/sign-in", token=None)
         pre = _cookie(form, "casewatch_signin")
-        body = urlencode({"csrf": _csrf(form.body), "token": token}).encode()
+        fields = {"user": user, "password": password} if user else {"token": token}
+        body = urlencode({"csrf": _csrf(form.body), **fields}).encode()
         answer = self.request("POST", "/ui/sign-in", body, token=None, headers={
             "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"casewatch_signin={pre}"})  # fmt: skip
         cookie = _cookie(answer, "casewatch_session") if answer.status == 303 else ""

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from casewatch.passwords import hash_password
 from casewatch.storage import connect, upsert_alerts
 from schemas.alerts import Alert
 from streams.admin import ensure_topics
@@ -22,6 +23,7 @@ from tests.integration.support import Deployment
 from tests.role_matrix import Row, role_matrix
 
 PROXY_SECRET = "proxy-secret-0123456789abcdef0123456789"
+PASSWORD = "correct horse battery staple"
 BY_ROLE = {"ingest": "feed.ingest", "metrics": "prometheus", "viewer": "east.viewer", "manager": "east.manager",
            "admin": "dpo.officer"}  # fmt: skip
 OTHER_TEAM = "west.manager"
@@ -56,7 +58,10 @@ def api(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     ensure_topics(kafka_bootstrap, deployment.settings.topics)
     upsert_alerts(engine=connect(deployment.settings.database_url), alerts=[EAST, SECOND])
     env = {"CASEWATCH_TEST_PROXY_SECRET": PROXY_SECRET}
-    with running_server(deployment, env=env, access={"proxy": PROXY}) as server:
+    passwords = deployment.folder / "passwords"
+    passwords.write_text(f"# made with casewatch password\njo.east:{hash_password(PASSWORD)}\n")
+    people = {"users": {"jo.east": {"roles": ["manager"], "teams": ["CIN East"]}}, "password_file": str(passwords)}
+    with running_server(deployment, env=env, access={"proxy": PROXY, **people}) as server:
         yield server
 
 
@@ -162,3 +167,14 @@ def test_the_proxy_is_believed_from_its_address_or_with_its_secret(api: Api) -> 
     stranger = api.request("GET", page, token=None, headers=person | {"X-Forwarded-Groups": "sg-other"},
                            source="127.0.0.2")  # fmt: skip
     assert to_sign_in(stranger)
+
+
+def test_a_user_signs_in_with_the_password_whose_hash_the_file_holds(api: Api) -> None:
+    signed = api.sign_in(user="jo.east", password=PASSWORD)
+    assert signed.cookie, signed
+    page = signed.get(f"/ui/alerts/{EAST.alert_id}")
+    assert page.status == 200 and b"jo.east" in page.body
+    assert signed.get(f"/ui/alerts/{make_alert('roles-west', team='CIN West').alert_id}").status == 404
+    for user, password in (("jo.east", "not the password"), ("nobody", PASSWORD)):
+        refused = api.sign_in(user=user, password=password)
+        assert (refused.signed_in_status, refused.cookie) == (401, "")
