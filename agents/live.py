@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agents import table_store
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
+from agents.persist import PersistConsumer, persist_group
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
 from agents.supervisor import Supervisor
@@ -37,7 +38,16 @@ from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
 from streams.admission import DEFAULT_POLICY, InputPolicy
-from streams.codec import Rejection, dead_letter, decode_alert, decode_message, describe_validation_error, encode
+from streams.codec import (
+    Forward,
+    Rejection,
+    dead_letter,
+    decode_alert,
+    decode_message,
+    describe_validation_error,
+    encode,
+    forwarded_headers,
+)
 from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
 log = logging.getLogger("casewatch.worker")
@@ -49,8 +59,6 @@ CORRELATE_WITHIN_SECONDS = 0.01
 # writes every team it touched to the changelog: long batches keep those writes few.
 TEAMS_BATCH = 10_000
 TEAMS_WITHIN_SECONDS = 1.0
-PERSIST_BATCH = 500
-PERSIST_WITHIN_SECONDS = 0.02
 # The control message, on the ticks topic keyed by child, that makes a running worker drop
 # a child's state (`casewatch erase`; the state's changelog gets its tombstone from the delete).
 ERASE_KIND = "erase"
@@ -76,7 +84,7 @@ def create_app(
     instance_id: str | None = None,
     policy: InputPolicy = DEFAULT_POLICY,
 ) -> faust.App:
-    """The worker's Faust app: the correlate, teams and persist agents, their tables, and the clock.
+    """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the persist task.
 
     `on_stored` runs in each batch's database transaction (the delivery outbox). With
     `instance_id` the worker is a static member of its consumer group: restarted after a
@@ -107,8 +115,10 @@ def create_app(
     inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
     alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(topics.dead_letter, key_serializer="raw", value_serializer="raw")
+    # Each input topic alone, to forward an event to its child's partition of the same topic.
+    input_topics = {name: app.topic(name, key_serializer="raw", value_serializer="raw") for name in topics.inputs}
     # The state of a child is written to the changelog partition its key hashes to, which
-    # is the partition its events come on (decode_event refuses any other): batches may mix
+    # is the partition its events are applied on (decode_message forwards any other): batches mix
     # partitions, so the table cannot take the partition from the current event.
     states = app.Table(
         CHILD_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
@@ -162,8 +172,17 @@ def create_app(
         except (TypeError, ValueError, AttributeError):
             return None
 
-    def read_step(message: Any) -> Step | Rejection:
-        """A message of the correlate agent's topics as a step of the engine, or why not."""
+    async def forward(message: Any, partition: int) -> Awaitable[Any]:
+        """The message, unchanged (key, value, timestamp), on its child's partition of its topic,
+        with a header saying where it came from; the batch waits for the broker's acknowledgement."""
+        return await input_topics[message.topic].send(
+            key=message.key, value=message.value, partition=partition, timestamp=message.timestamp,
+            headers=forwarded_headers(message.headers, topic=message.topic, partition=message.partition,
+                                      offset=message.offset),
+        )  # fmt: skip
+
+    def read_step(message: Any) -> Step | Forward | Rejection:
+        """A message of the correlate agent's topics as a step of the engine, an event to forward, or why not."""
         if message.topic == topics.ticks:  # the clock: run the time-driven rules for this child
             try:
                 return ClockTick(message.key.decode(), decode_tick(json.loads(message.value)))
@@ -176,17 +195,19 @@ def create_app(
             partition=message.partition,
             topics=topics,
             policy=policy,
+            headers=message.headers,
         )
 
     async def correlate_batch(batch: Sequence[EventT[bytes]]) -> None:
         """Apply a batch; each child's state is read and written once per batch, not per event.
 
-        Every message ends applied, stale or dead-lettered; the batch returns only once its
-        alerts and team facts are on the broker (else it raises, and is tried again whole,
-        the tables untouched).
+        Every message ends applied, stale, forwarded or dead-lettered; the batch returns only
+        once its alerts, team facts and forwarded events are on the broker (else it raises,
+        and is tried again whole, the tables untouched).
         """
         steps: list[Step] = []
         origin: list[Any] = []  # the message of each step
+        forwarded: list[tuple[str, Awaitable[Any]]] = []  # (topic, acknowledgement)
         for item in batch:
             key = erased(item.message)
             if key is not None:  # `casewatch erase`: forget the child here too, and its steps so far
@@ -199,6 +220,9 @@ def create_app(
             step = read_step(item.message)
             if isinstance(step, Rejection):
                 await reject(item.message, step)
+                continue
+            if isinstance(step, Forward):  # applied where it arrives, by whichever worker holds that partition
+                forwarded.append((item.message.topic, await forward(item.message, step.partition)))
                 continue
             steps.append(step)
             origin.append(item.message)
@@ -227,7 +251,9 @@ def create_app(
                                                offset=message.offset, index=per_step[i]))  # fmt: skip
             per_step[i] += 1
         sent += [await team_facts.send(key=fact.team.encode(), value=fact.encode()) for fact in stamped]
-        await asyncio.gather(*sent)
+        await asyncio.gather(*sent, *(sending for _, sending in forwarded))
+        for topic, _ in forwarded:  # counted once the broker has them, as dead letters are
+            metrics.events_forwarded.labels(topic=topic).inc()
         # Only now the states: a state records the alerts it emitted, so written first, a crash
         # before the alerts were on the broker would lose them for good (the retry would find
         # them emitted). Written after, a crash at worst sends an alert again, under its id.
@@ -302,13 +328,13 @@ def create_app(
                 log.error("storing %d alerts failed (%s); retrying in %.1fs", len(alerts), type(error).__name__, pause)
                 await asyncio.sleep(pause)
 
-    async def persist_batch(batch: Sequence[EventT[bytes]]) -> None:
+    async def persist_batch(records: Sequence[Any]) -> None:
         alerts: list[Alert] = []
-        for item in batch:
+        for record in records:
             try:
-                alerts.append(decode_alert(item.message.value or b""))  # no value: invalid too
+                alerts.append(decode_alert(record.value or b""))  # no value: invalid too
             except ValidationError as error:
-                await reject(item.message, Rejection("invalid_alert", describe_validation_error(error)))
+                await reject(record, Rejection("invalid_alert", describe_validation_error(error)))
         await store(alerts)
         now = datetime.now(UTC)
         for alert in alerts:
@@ -316,11 +342,21 @@ def create_app(
             if alert.ingested_at is not None:
                 metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
 
-    @app.agent(alerts_topic, name="persist")
-    async def persist(stream: faust.StreamT[bytes]) -> None:
-        assert isinstance(stream, faust.Stream)
-        async for batch in stream.take_events(PERSIST_BATCH, within=PERSIST_WITHIN_SECONDS):
-            await supervisor.until_done("persist", functools.partial(persist_batch, batch))
+    persister = PersistConsumer(
+        bootstrap_servers=bootstrap_servers,
+        topic=topics.alerts,
+        group_id=persist_group(app_id),
+        carry_over_from=app_id,  # where the Faust persist agent of earlier versions committed
+        handle=lambda records: supervisor.until_done("persist", functools.partial(persist_batch, records)),
+        crashed=functools.partial(supervisor.crashed, "persist"),
+        instance_id=f"{instance_id}-persist" if instance_id else None,
+        session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+    )
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def persist() -> None:
+        await persister.run()
 
     return app
 

@@ -96,7 +96,7 @@ def run(args: argparse.Namespace, bootstrap: str) -> None:
                         database_url=f"sqlite:///{work / (tag + '.db')}", metrics_port=free_port(),
                         state_dir=work / tag / "state")  # fmt: skip
     ensure_topics(bootstrap, settings.topics, app_id=settings.app_id)
-    events = simulate(SimulationSpec(children=args.children, seed=7))
+    events = simulate(SimulationSpec(children=args.children, seed=7, months=args.months))
     log(f"loading {len(events):,} events for {args.children:,} children into {tag}.*")
     with Publisher(bootstrap, settings.topics) as publisher:
         for event in events:
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, bootstrap: str) -> None:
     cold_ready = time.monotonic() - started
     cold.kill()
     print(
-        f"children={args.children} events={len(events)} kills={args.kills} "
+        f"children={args.children} months={args.months} events={len(events)} kills={args.kills} "
         f"kill_to_ready_median={statistics.median(ready):.1f}s "
         f"kill_to_consuming_median={statistics.median(consuming):.1f}s "
         f"kill_to_consuming=[{', '.join(f'{s:.1f}' for s in consuming)}] "
@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.restarts", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--children", type=int, default=5000, help="simulated children (default 5,000)")
+    parser.add_argument("--months", type=int, default=24,
+                        help="months of simulated history (default 24); fewer gives as many children with fewer "
+                             "events each, so a large state is reached sooner")  # fmt: skip
     parser.add_argument("--kills", type=int, default=5, help="kill -9 and restart this many times (default 5)")
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between a restart and the next kill")
     parser.add_argument("--partitions", type=int, default=6)

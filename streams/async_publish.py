@@ -2,8 +2,8 @@
 
 The records are the ones streams.publish builds (same topics, keys and encoding); only
 the client differs, because a blocking kafka-python call would stall every request.
-`publish` returns once the broker has acknowledged every record (acks=all), so a caller
-may tell its client that the batch is durable.
+`publish` answers for each record whether the broker acknowledged it (acks=all), so a
+caller may tell its client which events are durable and which to send again.
 """
 
 import asyncio
@@ -38,15 +38,28 @@ class AsyncPublisher:
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
 
-    async def publish(self, records: Sequence[Record]) -> None:
-        """Send every record and wait for all acknowledgements; KafkaUnavailable otherwise."""
+    async def publish(self, records: Sequence[Record]) -> list[str | None]:
+        """Send every record and wait up to `timeout` for the acknowledgements.
+
+        One answer per record, in order: None once the broker acknowledged it, else why it is
+        not confirmed (it may still arrive: sending it again is what makes sure). Raises
+        KafkaUnavailable only when nothing could be sent at all (no connection).
+        """
         producer = await self._started()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        sent: list[asyncio.Future[object]] = []
+        unsent = "not sent: the producer refused it"
         try:
             async with asyncio.timeout(self.timeout):
-                sent = [await producer.send(r.topic, r.value, key=r.key) for r in records]
-                await asyncio.gather(*sent)
+                for record in records:
+                    sent.append(await producer.send(record.topic, record.value, key=record.key))
         except (KafkaError, TimeoutError) as error:
-            raise KafkaUnavailable(f"Kafka did not acknowledge within {self.timeout:g}s: {_name(error)}") from error
+            unsent = f"not sent: {_name(error)}"  # this record and the ones after it
+        if sent:
+            await asyncio.wait(sent, timeout=max(0.0, deadline - loop.time()))
+        answers = [_acknowledged(future, self.timeout) for future in sent]
+        return answers + [unsent] * (len(records) - len(sent))
 
     async def _started(self) -> AIOKafkaProducer:
         async with self._starting:  # one start at a time, however many requests wait
@@ -85,6 +98,14 @@ class AsyncPublisher:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+
+def _acknowledged(future: "asyncio.Future[object]", timeout: float) -> str | None:
+    if not future.done():
+        future.cancel()  # aiokafka may still deliver it; the caller is told to send it again
+        return f"not acknowledged within {timeout:g}s"
+    error = future.exception()
+    return None if error is None else f"refused by Kafka: {_name(error)}"
 
 
 def _name(error: BaseException) -> str:

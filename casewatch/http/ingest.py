@@ -2,14 +2,15 @@
 
 Valid events go to their topics keyed by child ID, refused ones to the dead-letter topic
 with their reason, and the answer waits for Kafka's acknowledgement (acks=all): a 200
-means every result in it is on the broker. Redelivering a batch is safe: event ids are
-stable, and the engine ignores an event it has already applied.
+means every result in it is on the broker; a 503 with results says event by event which
+are and which to send again. Redelivering is safe: event ids are stable, and the engine
+ignores an event it has already applied.
 """
 
 import collections
 import logging
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter
@@ -41,14 +42,21 @@ PATH = "/v1/events"
 RETRY_AFTER_SECONDS = 5
 
 
+# "unconfirmed": Kafka did not acknowledge this event's record (or, for a duplicate, its
+# first copy's), so it may or may not be on the broker: the client sends it again.
+ResultStatus = Status | Literal["unconfirmed"]
+
+
 class EventResult(BaseModel):
     """What became of one event of the batch."""
 
     index: int = Field(description="Position in the batch, from 0 (blank NDJSON lines are not counted).")
     event_id: str | None = Field(description="The event's id, when it could be read as one.")
-    status: Status
+    status: ResultStatus
     code: str | None = Field(None, description="Why it was rejected, as a short label (rejected only).")
-    reason: str | None = Field(None, description="Why it was rejected or is a duplicate; never echoes values.")
+    reason: str | None = Field(
+        None, description="Why it was rejected, is a duplicate or is unconfirmed; never echoes values."
+    )
 
 
 class BatchResult(BaseModel):
@@ -58,7 +66,9 @@ class BatchResult(BaseModel):
     accepted: int
     rejected: int
     duplicate: int
+    unconfirmed: int = Field(description="Events Kafka did not acknowledge: send these again (503 only).")
     results: list[EventResult]
+    error: str | None = Field(None, description="With a 503: what to send again.")
 
 
 class EventsEndpoint:
@@ -90,43 +100,61 @@ class EventsEndpoint:
         except BatchError as error:
             return _error(400, str(error))
         batch_id = uuid.uuid4().hex
+        published = [v for v in verdicts if v.status != "duplicate"]
         try:
-            await self.publisher.publish([self._record(v, batch_id) for v in verdicts if v.status != "duplicate"])
+            answers = await self.publisher.publish([self._record(v, batch_id) for v in published])
         except KafkaUnavailable as error:
-            log.warning("batch %s of %d events not confirmed: %s", batch_id, len(verdicts), error)
+            log.warning("batch %s of %d events not sent: %s", batch_id, len(verdicts), error)
             return _error(
                 503,
                 "Kafka is unavailable, so nothing in this batch is confirmed: send the whole batch again",
                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
-        result = self._result(batch_id, verdicts)
+        failed = {v.index: why for v, why in zip(published, answers, strict=True) if why is not None}
+        result = self._result(batch_id, verdicts, failed)
         log.info(
-            "batch %s: %d accepted, %d rejected, %d duplicate",
+            "batch %s: %d accepted, %d rejected, %d duplicate, %d unconfirmed",
             batch_id,
             result.accepted,
             result.rejected,
             result.duplicate,
+            result.unconfirmed,
         )
-        return web.Response(text=result.model_dump_json(), content_type="application/json")
+        if not failed:
+            return web.Response(text=result.model_dump_json(), content_type="application/json")
+        log.warning("batch %s: %s", batch_id, next(iter(failed.values())))
+        result.error = (
+            f"Kafka did not confirm {result.unconfirmed} of {len(verdicts)} events: send the events whose "
+            "status is unconfirmed again (sending the whole batch again is harmless too)"
+        )
+        return web.Response(
+            status=503,
+            text=result.model_dump_json(),
+            content_type="application/json",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     def _record(self, verdict: Verdict, batch_id: str) -> Record:
         if isinstance(verdict.result, Rejection):
             return rejection_record(self.topics, verdict.raw, verdict.result, origin=f"http:{batch_id}:{verdict.index}")
         return event_record(self.topics, verdict.result)
 
-    def _result(self, batch_id: str, verdicts: list[Verdict]) -> BatchResult:
+    def _result(self, batch_id: str, verdicts: list[Verdict], failed: dict[int, str]) -> BatchResult:
         results = []
         for verdict in verdicts:
+            status: ResultStatus = verdict.status
             code = reason = None
-            if isinstance(verdict.result, Rejection):
+            if verdict.index in failed or verdict.duplicate_of in failed:
+                # Its record, or its first copy's, is not acknowledged: counted when sent again.
+                status, reason = "unconfirmed", "Kafka did not acknowledge it: send it again"
+            elif isinstance(verdict.result, Rejection):
                 code, reason = verdict.result.code, verdict.result.reason
             elif verdict.duplicate_of is not None:
                 reason = f"event_id already accepted at index {verdict.duplicate_of} of this batch"
-            self.events_counter.labels(status=verdict.status, reason=code or "").inc()
+            if status != "unconfirmed":
+                self.events_counter.labels(status=status, reason=code or "").inc()
             results.append(
-                EventResult(
-                    index=verdict.index, event_id=verdict.event_id, status=verdict.status, code=code, reason=reason
-                )
+                EventResult(index=verdict.index, event_id=verdict.event_id, status=status, code=code, reason=reason)
             )
         count = collections.Counter(r.status for r in results)
         return BatchResult(
@@ -134,6 +162,7 @@ class EventsEndpoint:
             accepted=count["accepted"],
             rejected=count["rejected"],
             duplicate=count["duplicate"],
+            unconfirmed=count["unconfirmed"],
             results=results,
         )
 
@@ -200,7 +229,8 @@ def openapi() -> Fragment:
                         "acknowledged every record, so a 200 means durable. An event_id already accepted earlier "
                         "in the same batch is answered `duplicate` and not published again. Across batches, "
                         "sending an event again is harmless: ids are stable and processing is idempotent, so "
-                        "after a 503 or a lost answer, send the whole batch again."
+                        "after a lost answer, send the whole batch again. A 503 with results says event by "
+                        "event which are on Kafka and which are `unconfirmed`: send those again."
                     ),
                     "requestBody": {
                         "required": True,
@@ -220,7 +250,14 @@ def openapi() -> Fragment:
                             f"The body is over CASEWATCH_MAX_BODY_BYTES, or holds over {MAX_BATCH_EVENTS} events."
                         ),
                         "415": error_response(f"Content-Type is neither {JSON_ARRAY} nor {NDJSON}."),
-                        "503": error_response("Kafka is unreachable: nothing is confirmed; retry after Retry-After."),
+                        "503": {
+                            "description": (
+                                "Kafka is unreachable (an Error: nothing is confirmed), or did not acknowledge "
+                                "some events (a BatchResult: send those whose status is `unconfirmed` again); "
+                                "retry after Retry-After."
+                            ),
+                            "content": json_content({"oneOf": [ref("Error"), ref("BatchResult")]}),
+                        },
                     },
                 }
             }

@@ -9,9 +9,10 @@ cannot pass without having run them.
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -32,17 +33,22 @@ def require_browser() -> None:
 
 
 @contextmanager
-def chromium() -> Iterator[webdriver.Chrome]:
-    """One headless Chromium, its profile in a temporary folder removed afterwards."""
+def chromium(*, window: str = "1280,1000", capabilities: Mapping[str, Any] | None = None) -> Iterator[webdriver.Chrome]:
+    """One headless Chromium of `window` size ("width,height"), its profile in a temporary
+    folder removed afterwards; `capabilities` such as goog:loggingPrefs are passed on."""
     require_browser()
     profile = tempfile.mkdtemp(prefix="casewatch-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1000", f"--user-data-dir={profile}", "--no-first-run",
+                     f"--window-size={window}", f"--user-data-dir={profile}", "--no-first-run",
                      "--disable-extensions", "--disable-background-networking"):  # fmt: skip
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    for name, value in (capabilities or {}).items():
+        options.set_capability(name, value)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not download a browser or a driver
+        driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     try:
         yield driver

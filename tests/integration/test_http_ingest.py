@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from openapi_spec_validator import validate
 
 from casewatch.local_kafka import free_port
@@ -250,6 +251,51 @@ def test_kafka_unreachable_answers_503_and_the_server_stays_up(tmp_path: Path) -
         assert answer.headers["retry-after"] == "5"
         assert "send the whole batch again" in answer.json()["error"]
         assert down.request("GET", "/healthz", token=None).status == 200
+
+
+def set_max_message_bytes(deployment: Deployment, topic: str, limit: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=str(deployment.settings.bootstrap_servers))
+    try:
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": str(limit)})]
+        )
+    finally:
+        admin.close()
+
+
+def test_events_kafka_did_not_acknowledge_are_answered_unconfirmed_and_the_rest_stand(deployment: Deployment) -> None:
+    """Part of a batch on the broker: the 503 says event by event what to send again."""
+    closures = deployment.settings.topics.for_event_type("closure")
+    child = unique("C")
+    closure = CaseClosure(
+        event_id=unique("lcs:close"), child_id=child, occurred_at=T("2024-03-01"), recorded_at=T("2024-03-01"),
+        team="CIN East", source="lcs", reason="RC8",
+    )  # fmt: skip
+    first, second = unique("lcs:ref"), unique("lcs:ref")
+    batch = [doc(referral(child, first)), doc(closure), doc(referral(child, first)), doc(referral(child, second))]
+    with running_server(deployment) as api:
+        # An operator lowered the closures topic's limit below one event: the broker refuses it alone.
+        set_max_message_bytes(deployment, closures, 100)
+        answer = api.post_events(json.dumps(batch).encode())
+        assert answer.status == 503, answer
+        assert answer.headers["retry-after"] == "5"
+        body = answer.json()
+        assert [(r["index"], r["status"]) for r in body["results"]] == [
+            (0, "accepted"), (1, "unconfirmed"), (2, "duplicate"), (3, "accepted"),
+        ]  # fmt: skip
+        assert (body["accepted"], body["unconfirmed"], body["duplicate"]) == (2, 1, 1)
+        assert "send the events whose status is unconfirmed again" in body["error"]
+        assert body["results"][1]["reason"] == "Kafka did not acknowledge it: send it again"
+        assert sorted(e for e in event_ids_on(deployment, "referrals") if e in (first, second)) == sorted(
+            [first, second]
+        )
+        assert closure.event_id not in event_ids_on(deployment, "closures")
+
+        set_max_message_bytes(deployment, closures, 1_048_588)
+        resent = api.post_events(json.dumps([batch[1]]).encode())
+        assert resent.status == 200, resent
+        assert resent.json()["accepted"] == 1
+    assert event_ids_on(deployment, "closures").count(closure.event_id) == 1
 
 
 def test_a_batch_sent_twice_raises_one_alert(deployment: Deployment) -> None:

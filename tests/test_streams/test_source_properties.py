@@ -129,13 +129,17 @@ def test_cin_census_every_episode_is_accounted_for(data: bytes) -> None:
     assert sum(isinstance(i, Referral) for i in items) + refused == episodes
 
 
+# The fields the reader builds an episode's referral from (besides its date).
+REFERRAL_FIELDS = ("ReferralSource", "PrimaryNeedCode", "ReferralNFA")
+
+
 def _refuses_referral(rejection: SourceRejection, episode_at: str) -> bool:
     """A rejection of the episode's referral: the episode whole, or its referral's own fields."""
     if rejection.position == episode_at:
-        return rejection.field is None or rejection.field in ("ReferralSource", "PrimaryNeedCode")
+        return rejection.field is None or rejection.field in REFERRAL_FIELDS
     if not rejection.position.startswith(episode_at + "/"):
         return False
-    return "whole episode" in rejection.reason or rejection.field in ("ReferralSource", "PrimaryNeedCode")
+    return "whole episode" in rejection.reason or rejection.field in REFERRAL_FIELDS
 
 
 @BOUNDED

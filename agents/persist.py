@@ -1,0 +1,151 @@
+"""The persist agent's own consumer: alerts from their topic into the database, at their own pace.
+
+Faust serves every agent from one consumer, and hands a fetch's records to the agents one
+by one: during a backlog a fetch is all correlate work, and the persist agent stored 20 of
+14,911 raised alerts in 54 s while the database thread sat idle. On a consumer (and a
+consumer group, `<app id>-persist`) of its own, it fetches alerts whatever the correlate
+agent is doing, and commits each batch only once it is stored: a crash stores it again,
+under the same alert ids (an upsert: one row each).
+
+A worker upgraded from the Faust persist agent carries that agent's committed offsets on
+the alerts topic over to the new group (once, while the new group has none), so it does
+not store, and notify, every alert version on the topic again.
+"""
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError as ConsumerError
+from aiokafka.structs import OffsetAndMetadata
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError, NoError
+
+log = logging.getLogger("casewatch.worker")
+
+PERSIST_BATCH = 500
+FETCH_WAIT_MS = 200
+
+
+def persist_group(app_id: str) -> str:
+    return f"{app_id}-persist"
+
+
+def carry_over_offsets(
+    bootstrap_servers: str, topic: str, *, old_group: str, new_group: str, timeout: float = 30.0
+) -> int:
+    """Commit `old_group`'s offsets on `topic` for `new_group`, if it has none yet; how many.
+
+    Blocking (kafka-python): run it before the consumer starts, off the event loop. The
+    broker takes the commit only while `new_group` has no members: a worker starting later
+    finds the offsets there already. Retried while the broker says to (a new cluster has no
+    group coordinator for its first seconds).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _carry_over_once(bootstrap_servers, topic, old_group=old_group, new_group=new_group)
+        except KafkaError as error:
+            if not error.retriable or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _carry_over_once(bootstrap_servers: str, topic: str, *, old_group: str, new_group: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="casewatch-persist-setup")
+    try:
+        committed = admin.list_group_offsets([new_group, old_group])
+        if any(tp.topic == topic for tp in committed.get(new_group, {})):
+            return 0
+        old = {tp: at for tp, at in committed.get(old_group, {}).items() if tp.topic == topic}
+        answers = admin.alter_group_offsets(new_group, old) if old else {}
+        return sum(1 for error in answers.values() if error is NoError)
+    finally:
+        admin.close()
+
+
+class PersistConsumer:
+    """Consume `topic` in `group_id`, hand each batch to `handle`, commit once it returns."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        topic: str,
+        group_id: str,
+        carry_over_from: str,
+        handle: Callable[[Sequence[Any]], Awaitable[None]],
+        crashed: Callable[[BaseException], None],
+        instance_id: str | None = None,
+        session_timeout_seconds: float = 10.0,
+        heartbeat_seconds: float = 1.0,
+    ) -> None:
+        self.bootstrap_servers, self.topic, self.group_id = bootstrap_servers, topic, group_id
+        self.carry_over_from = carry_over_from
+        self.handle, self.crashed = handle, crashed
+        self.instance_id = instance_id
+        self.session_timeout_ms = int(session_timeout_seconds * 1000)
+        self.heartbeat_ms = int(heartbeat_seconds * 1000)
+
+    async def run(self) -> None:
+        """Until cancelled (the worker stopping). `handle` retries a batch until it is stored;
+        a consumer that fails (no broker at start, say) is a crash, then a new consumer."""
+        await self._carry_over()
+        for attempt in itertools.count():
+            try:
+                await self._consume()
+            except Exception as error:  # counted (and a crash loop stops the worker), never silent
+                self.crashed(error)
+                await asyncio.sleep(min(8.0, 0.5 * 2**attempt))
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=self.group_id,
+            group_instance_id=self.instance_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_ms,
+            max_poll_records=PERSIST_BATCH,
+        )
+        await consumer.start()
+        try:
+            while True:
+                fetched = await consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=PERSIST_BATCH)
+                records = [record for partition in fetched.values() for record in partition]
+                if not records:
+                    continue
+                await self.handle(records)
+                offsets = {tp: OffsetAndMetadata(batch[-1].offset + 1, "") for tp, batch in fetched.items() if batch}
+                try:
+                    await consumer.commit(offsets)
+                except ConsumerError as error:  # a rebalance took the partitions: their new owner stores them again
+                    log.warning("persist: offsets not committed (%s); the batch may be stored again", _name(error))
+        finally:
+            await consumer.stop()
+
+    async def _carry_over(self) -> None:
+        try:
+            moved = await asyncio.to_thread(
+                carry_over_offsets,
+                self.bootstrap_servers,
+                self.topic,
+                old_group=self.carry_over_from,
+                new_group=self.group_id,
+            )
+        except Exception as error:  # not worth a crash: without it, alerts are at worst stored again
+            log.warning("persist offsets not carried over from %s: %s", self.carry_over_from, _name(error))
+            return
+        if moved:
+            log.warning("persist: carried %d partitions' offsets over from %s", moved, self.carry_over_from)
+
+
+def _name(error: BaseException) -> str:
+    return type(error).__name__
