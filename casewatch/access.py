@@ -53,19 +53,39 @@ Name = Annotated[str, StringConstraints(pattern=ACTOR.pattern)]
 Outcome = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 :.,/()_-]{0,63}$")]
 
 
+Scope = frozenset[str] | None  # teams; None: every team
+
+
 @dataclass(frozen=True)
 class Identity:
-    """Someone authenticated: the name the audit log records, roles, and the teams seen (None: all)."""
+    """Someone authenticated: the name the audit log records, roles, and the teams seen (None: all).
+
+    A person in several proxy groups holds each group's grant, kept apart in `grants`: being
+    a viewer of every team and a manager of one makes them a manager of that one only.
+    """
 
     name: str
     roles: frozenset[Role]
-    teams: frozenset[str] | None
+    teams: Scope  # the teams whose alerts it reads
+    grants: tuple[tuple[frozenset[Role], Scope], ...] = ()  # () : one grant, (roles, teams)
 
     def may(self, permission: Permission) -> bool:
         return any(permission in GRANTS[role] for role in self.roles)
 
+    def teams_for(self, permission: Permission) -> Scope:
+        """The teams on whose alerts it has `permission` (None: every team; empty: none)."""
+        scopes = [teams for roles, teams in self.grants or ((self.roles, self.teams),)
+                  if any(permission in GRANTS[role] for role in roles)]  # fmt: skip
+        if any(scope is None for scope in scopes):
+            return None
+        return frozenset(team for scope in scopes if scope is not None for team in scope)
+
     def sees(self, team: str) -> bool:
         return self.teams is None or team in self.teams
+
+    def may_on(self, permission: Permission, team: str) -> bool:
+        scope = self.teams_for(permission)
+        return self.may(permission) and (scope is None or team in scope)
 
 
 class _Grant(BaseModel):
@@ -142,7 +162,7 @@ class Proxy:
         roles = frozenset(role for grant in grants for role in grant.roles)
         seen = [grant.teams for grant in grants]
         teams = None if any(t is None for t in seen) else frozenset(team for t in seen if t for team in t)
-        return Identity(user, roles, teams)
+        return Identity(user, roles, teams, tuple((grant.roles, grant.teams) for grant in grants))
 
 
 @dataclass(frozen=True)

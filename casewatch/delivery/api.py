@@ -102,14 +102,14 @@ def routes(
             work = functools.partial(
                 lifecycle.change, engine, request.match_info["alert_id"], action, actor=identity.name, now=clock(),
                 assignee=getattr(body, "to", None), outcome=getattr(body, "outcome", None),
-                note=getattr(body, "note", None), teams=identity.teams, outcomes=outcomes,
+                note=getattr(body, "note", None), teams=identity.teams_for("act"), outcomes=outcomes,
             )  # fmt: skip
             return _json(asdict(await run(work)))
 
         return handler
 
     async def history(request: web.Request) -> web.StreamResponse:
-        alert_id, teams = request.match_info["alert_id"], identity_of(request).teams
+        alert_id, teams = request.match_info["alert_id"], identity_of(request).teams_for("read")
         entries = await run(functools.partial(lifecycle.scoped_audit_trail, engine, alert_id, teams=teams))
         return _json({"entries": [asdict(e) for e in entries]})
 

@@ -142,7 +142,7 @@ class Pages:
         identity = identity_of(request)
         query = request.query
         filters = Filters(**{name: query.get(name, "") for name in ("team", "rule", "severity", "status", "age")})
-        found = await self.run(functools.partial(findings, self.engine, teams=identity.teams))
+        found = await self.run(functools.partial(findings, self.engine, teams=identity.teams_for("read")))
         now = datetime.now(UTC)
         lists = worklist(found, filters, now=now, policy=WorklistPolicy())
         statuses = {f.alert.alert_id: f.status for f in found}
@@ -151,7 +151,7 @@ class Pages:
 
     async def child(self, request: web.Request) -> web.StreamResponse:
         child_id = request.match_info["child_id"]
-        teams = identity_of(request).teams
+        teams = identity_of(request).teams_for("read")
         found = await self.run(functools.partial(findings, self.engine, teams=teams, child_id=child_id))
         if not found:
             raise web.HTTPNotFound(text="No alert about this child is stored for your teams.")
@@ -170,7 +170,7 @@ class Pages:
         trail = await self.run(functools.partial(lifecycle.audit_trail, self.engine, subject="alert",
                                                  subject_id=alert_id))  # fmt: skip
         return self.render(request, "alert.html", status, finding=found[0], trail=trail, error=error,
-                           outcomes=self.access.limits.outcomes, may_act=identity.may("act"),
+                           outcomes=self.access.limits.outcomes, may_act=identity.may_on("act", found[0].alert.team),
                            max_note=lifecycle.MAX_NOTE_CHARS)  # fmt: skip
 
     # Acting on an alert.
@@ -184,7 +184,8 @@ class Pages:
             work = functools.partial(
                 lifecycle.change, self.engine, alert_id, action, actor=identity.name, now=datetime.now(UTC),
                 assignee=form.get("to", "").strip() if action == "assign" else None, outcome=outcome,
-                note=form.get("note", "").strip() or None if action == "resolve" else None, teams=identity.teams,
+                note=form.get("note", "").strip() or None if action == "resolve" else None,
+                teams=identity.teams_for("act"),
                 outcomes=self.access.limits.outcomes,
             )  # fmt: skip
             try:

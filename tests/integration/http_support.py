@@ -94,13 +94,13 @@ class Api:
         form = self.request("GET", "/ui/sign-in", token=None)
         pre = _cookie(form, "casewatch_signin")
         fields = {"user": user, "password": password} if user else {"token": token}
-        body = urlencode({"csrf": _csrf(form.body), **fields}).encode()
+        body = urlencode({"csrf": csrf_of(form.body), **fields}).encode()
         answer = self.request("POST", "/ui/sign-in", body, token=None, headers={
             "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"casewatch_signin={pre}"})  # fmt: skip
         cookie = _cookie(answer, "casewatch_session") if answer.status == 303 else ""
         session = PageSession(self, cookie, "", answer.status)
         if cookie:
-            session = replace(session, csrf=_csrf(session.get("/ui/worklist").body))
+            session = replace(session, csrf=csrf_of(session.get("/ui/worklist").body))
         return session
 
     def post_events(self, body: bytes, content_type: str = "application/json", **options: Any) -> Answer:
@@ -138,7 +138,8 @@ class PageSession:
         return self.api.request("POST", path, body, token=None, headers=headers)
 
 
-def _csrf(html: bytes) -> str:
+def csrf_of(html: bytes) -> str:
+    """The CSRF token of the first form on a page."""
     found = re.search(rb'name="csrf" value="([0-9a-f]+)"', html)
     assert found, html[:2000]
     return found[1].decode()

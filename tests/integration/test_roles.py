@@ -10,6 +10,7 @@ Then the trusted proxy's headers, believed from its address or with its secret o
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -18,7 +19,7 @@ from casewatch.storage import connect, upsert_alerts
 from schemas.alerts import Alert
 from streams.admin import ensure_topics
 from tests.alerts import make_alert
-from tests.integration.http_support import IDENTITIES, TOKENS, Answer, Api, PageSession, running_server
+from tests.integration.http_support import IDENTITIES, TOKENS, Answer, Api, PageSession, csrf_of, running_server
 from tests.integration.support import Deployment
 from tests.role_matrix import Row, role_matrix
 
@@ -29,6 +30,8 @@ BY_ROLE = {"ingest": "feed.ingest", "metrics": "prometheus", "viewer": "east.vie
 OTHER_TEAM = "west.manager"
 EAST = make_alert("roles-east", child_id="C-east-1", team="CIN East")
 SECOND = make_alert("roles-east-2", child_id="C-east-2", team="CIN East")
+WEST = make_alert("roles-west-1", child_id="C-west-1", team="CIN West")
+UNTOUCHED = make_alert("roles-east-3", child_id="C-east-3", team="CIN East")  # no test acts on it
 REFERRAL = {"event_type": "referral", "event_id": "lcs:roles-1", "child_id": "C-roles", "team": "Front Door",
             "occurred_at": "2024-05-02T10:00:00Z", "recorded_at": "2024-05-02T10:00:00Z", "source": "lcs",
             "referral_source": "2A"}  # fmt: skip
@@ -48,7 +51,10 @@ PAGE_FORMS: dict[str, dict[str, str]] = {
 PROXY = {
     "trusted_addresses": ["127.0.0.2"],
     "secret_env": "CASEWATCH_TEST_PROXY_SECRET",
-    "groups": {"sg-east-managers": {"roles": ["manager"], "teams": ["CIN East"]}},
+    "groups": {
+        "sg-east-managers": {"roles": ["manager"], "teams": ["CIN East"]},
+        "sg-qa": {"roles": ["viewer"], "teams": ["*"]},
+    },
 }
 
 
@@ -56,7 +62,7 @@ PROXY = {
 def api(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     deployment = Deployment.create(kafka_bootstrap, tmp_path_factory.mktemp("roles"))
     ensure_topics(kafka_bootstrap, deployment.settings.topics)
-    upsert_alerts(engine=connect(deployment.settings.database_url), alerts=[EAST, SECOND])
+    upsert_alerts(engine=connect(deployment.settings.database_url), alerts=[EAST, SECOND, WEST, UNTOUCHED])
     env = {"CASEWATCH_TEST_PROXY_SECRET": PROXY_SECRET}
     passwords = deployment.folder / "passwords"
     passwords.write_text(f"# made with casewatch password\njo.east:{hash_password(PASSWORD)}\n")
@@ -178,3 +184,17 @@ def test_a_user_signs_in_with_the_password_whose_hash_the_file_holds(api: Api) -
     for user, password in (("jo.east", "not the password"), ("nobody", PASSWORD)):
         refused = api.sign_in(user=user, password=password)
         assert (refused.signed_in_status, refused.cookie) == (401, "")
+
+
+def test_a_person_in_two_groups_acts_only_where_a_group_lets_them_act(api: Api) -> None:
+    """A viewer of every team (sg-qa) who manages CIN East reads CIN West's alert, and cannot act on it."""
+    person = {"X-Forwarded-User": "qa.east", "X-Forwarded-Groups": "sg-qa,sg-east-managers"}
+    page = api.request("GET", f"/ui/alerts/{WEST.alert_id}", token=None, headers=person, source="127.0.0.2")
+    assert page.status == 200 and b'id="actions"' not in page.body
+    form = urlencode({"csrf": csrf_of(page.body)}).encode()
+    headers = person | {"Content-Type": "application/x-www-form-urlencoded"}
+    acted = api.request("POST", f"/ui/alerts/{WEST.alert_id}/ack", form, token=None, headers=headers,
+                        source="127.0.0.2")  # fmt: skip
+    assert acted.status == 403, acted
+    east = api.request("GET", f"/ui/alerts/{UNTOUCHED.alert_id}", token=None, headers=person, source="127.0.0.2")
+    assert east.status == 200 and b'id="actions"' in east.body

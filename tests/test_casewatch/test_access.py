@@ -85,12 +85,16 @@ def test_the_proxy_is_believed_from_its_address_or_with_its_secret_only() -> Non
     access = parse({"proxy": {"trusted_addresses": ["10.0.0.5"], "secret_env": "PROXY", "groups": groups}})
     proxy = access.proxy  # type: ignore[attr-defined]
     person = {"X-Forwarded-User": "jo.bloggs", "X-Forwarded-Groups": "sg-east, other"}
-    assert proxy.identity("10.0.0.5", person) == Identity("jo.bloggs", frozenset({"manager"}), frozenset({"CIN East"}))
+    east = proxy.identity("10.0.0.5", person)
+    assert (east.name, east.roles, east.teams) == ("jo.bloggs", {"manager"}, {"CIN East"})
     assert proxy.identity("10.0.0.9", person) is None  # not from the proxy, no secret
     assert proxy.identity("10.0.0.9", person | {"X-Casewatch-Proxy-Secret": SECRETS["PROXY"]}) is not None
     assert proxy.identity("10.0.0.9", person | {"X-Casewatch-Proxy-Secret": "wrong"}) is None
     both = proxy.identity("10.0.0.5", person | {"X-Forwarded-Groups": "sg-east,sg-qa"})
-    assert both.roles == {"manager", "viewer"} and both.teams is None
+    assert both.roles == {"manager", "viewer"} and both.teams is None and both.sees("CIN West")
+    # A viewer of every team and a manager of one acts on that one only, not on every team.
+    assert both.teams_for("act") == {"CIN East"} and both.teams_for("read") is None
+    assert both.may_on("act", "CIN East") and not both.may_on("act", "CIN West")
     assert proxy.identity("10.0.0.5", person | {"X-Forwarded-Groups": "other"}) is None  # no group grants
     assert proxy.identity("10.0.0.5", person | {"X-Forwarded-User": "Jo Bloggs, CIN"}) is None  # not a user name
 
