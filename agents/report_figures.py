@@ -76,10 +76,12 @@ class Period:
 
 @dataclass(frozen=True)
 class TrackedAlert:
-    """An alert, and what managers did with it where a database says (open, acknowledged, resolved)."""
+    """An alert, and what managers did with it where a database says (open, acknowledged, resolved,
+    and the outcome a resolution recorded, from the configured list)."""
 
     alert: Alert
     status: str | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -586,6 +588,7 @@ def _alert_load(
     """Alerts per rule, team, month and delivery class; with a database, what managers did with them."""
     cells: Counter[tuple[str, str, str, str]] = Counter()
     statuses: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    resolutions: Counter[tuple[str, str, str]] = Counter()
     classes: dict[str, Counter[str]] = defaultdict(Counter)
     for tracked in alerts:
         alert = tracked.alert
@@ -595,6 +598,8 @@ def _alert_load(
         cells[(alert.rule, alert.team, _month(day), alert.delivery)] += 1
         classes[_month(day)][alert.delivery] += 1
         statuses[(alert.rule, alert.team)][tracked.status or "not stored"] += 1
+        if tracked.status == "resolved":
+            resolutions[(alert.rule, alert.team, tracked.outcome or "(none recorded)")] += 1
     return {
         "source": "database" if from_database else "replay",
         "rows": [{"rule": r, "team": t, "month": m, "delivery": d, "alerts": n}
@@ -603,6 +608,8 @@ def _alert_load(
                    for m in months],
         "outcomes": [{"rule": r, "team": t, **{s: c.get(s, 0) for s in ("open", "acknowledged", "resolved")},
                       "total": sum(c.values())} for (r, t), c in sorted(statuses.items())],
+        "resolutions": [{"rule": r, "team": t, "outcome": o, "alerts": n}
+                        for (r, t, o), n in sorted(resolutions.items())],
     }  # fmt: skip
 
 

@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--children", type=_positive, default=300, help="children to simulate (default 300)")
     demo.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
     demo.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the alerts (default 240)")
+    demo.add_argument("--serve", action="store_true", help="keep the managers' page up after the demo, until Ctrl-C")
     demo.set_defaults(run=_demo)
 
     worker = command("worker", "Run the production worker (Faust agents) until SIGTERM.")
@@ -139,8 +140,17 @@ def _parser() -> argparse.ArgumentParser:
     retention.add_argument("--days", type=_positive, help="keep this many days instead")
     retention.set_defaults(run=_retention)
 
-    serve = command("serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) until SIGTERM.")
+    serve = command(
+        "serve", "Serve the HTTP API (POST /v1/events, GET /openapi.json) and the managers' page (/ui) until SIGTERM."
+    )
     serve.set_defaults(run=_serve)
+    password = command(
+        "password",
+        "Print a line for the page's password file (access.password_file): NAME and a scrypt hash of the "
+        "password read from standard input (asked for twice on a terminal).",
+    )
+    password.add_argument("name", metavar="NAME", help="the user name, as access.users names it")
+    password.set_defaults(run=_password)
     # Delivery (casewatch/delivery/commands.py has the handlers; docs/delivery.md the guide).
     dispatch = command(
         "dispatch",
@@ -197,6 +207,11 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--by", required=True, help="who (user name or address), for the audit log")
         if name == "assign":
             sub.add_argument("--to", required=True, help="the assignee (user name or address)")
+        if name == "resolve":
+            sub.add_argument(
+                "--outcome", required=True, help='one of the configured outcomes (access.outcomes), e.g. "data error"'
+            )
+            sub.add_argument("--note", help="a short note (200 characters); stays in the database, never sent")
     alert.set_defaults(run=delivery.alert)
     return parser
 
@@ -216,7 +231,9 @@ def _aware_time(text: str) -> datetime:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.demo import DemoOptions, run_demo
 
-    return run_demo(settings, DemoOptions(children=args.children, seed=args.seed, timeout=args.timeout))
+    return run_demo(
+        settings, DemoOptions(children=args.children, seed=args.seed, timeout=args.timeout, serve=args.serve)
+    )
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -326,6 +343,29 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.http.app import serve
 
     return serve(settings)
+
+
+def _password(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from casewatch.access import ACTOR
+    from casewatch.passwords import hash_password
+
+    if not ACTOR.match(args.name):
+        print("casewatch: NAME must be a user name or address (letters, digits, . _ @ + -)", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("casewatch: the two passwords differ", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("casewatch: a password must be at least 12 characters", file=sys.stderr)
+        return 1
+    print(f"{args.name}:{hash_password(password)}")
+    return 0
 
 
 def _require_bootstrap(settings: Settings) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from agents.rules import RulesConfig, RulesConfigError, parse_rules_config
-from casewatch.settings import Settings, SettingsError
+from casewatch.access import Access, AccessError, Limits, parse_access, parse_limits
+from casewatch.settings import Settings, SettingsError, environment_value
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.sources.records import Invalid
 from streams.sources.records import team as team_name
@@ -53,6 +54,33 @@ def load_rules(settings: Settings) -> RulesConfig:
     try:
         return parse_rules_config(data.get("rules"), base=settings.rules)
     except RulesConfigError as error:
+        raise ConfigFileError(f"{settings.config_path}: {error}") from None
+
+
+def load_access(settings: Settings) -> Access:
+    """Who may use the HTTP API and the page: the file's `access:` section and CASEWATCH_API_TOKENS."""
+    data = read_config_file(settings.config_path) if settings.config_path is not None else {}
+    try:
+        return parse_access(data, legacy_tokens=settings.api_tokens, secret=environment_value, read_file=_read_text)
+    except AccessError as error:
+        raise ConfigFileError(f"{settings.config_path}: {error}") from None
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise ConfigFileError(f"cannot read the password file {path}: {reason}") from None
+
+
+def load_limits(settings: Settings) -> Limits:
+    """The outcomes and the longest silence (`access:`), for the CLI, which needs no token."""
+    if settings.config_path is None:
+        return Limits()
+    try:
+        return parse_limits(read_config_file(settings.config_path))
+    except AccessError as error:
         raise ConfigFileError(f"{settings.config_path}: {error}") from None
 
 

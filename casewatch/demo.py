@@ -3,24 +3,29 @@
 It starts a local Kafka broker when none is configured, runs the real worker as its own
 process, publishes a simulated stream (and two bad messages, to show the dead-letter
 path), prints each alert as the worker raises it, and checks the stored alerts against
-an offline replay of the same events.
+an offline replay of the same events. Beside the worker it runs `casewatch serve` and
+prints the managers' page's address and a token to sign in with (an admin of every
+team, made for this run); `--serve` keeps the page up after the demo, until Ctrl-C.
 """
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import yaml
 from kafka import KafkaConsumer, TopicPartition
 
 from agents.replay import replay
-from casewatch.config_file import load_rules
-from casewatch.local_kafka import LocalKafka, stop_on_sigterm
+from casewatch.config_file import load_rules, read_config_file
+from casewatch.local_kafka import LocalKafka, free_port, stop_on_sigterm
 from casewatch.metrics import scrape
 from casewatch.settings import Settings
 from casewatch.storage import connect, list_alerts
@@ -37,6 +42,7 @@ class DemoOptions:
     children: int = 300
     seed: int = 7
     timeout: float = 240.0
+    serve: bool = False  # keep the page up after the demo, until Ctrl-C
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
@@ -58,8 +64,10 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         assert settings.bootstrap_servers is not None
         ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
         engine = connect(settings.database_url)
-        worker = stack.enter_context(_Worker(settings))
+        worker = stack.enter_context(_Child(settings, "worker"))
         print(f"Worker started (pid {worker.pid}); metrics at http://127.0.0.1:{settings.metrics_port}/metrics")
+        page = stack.enter_context(_Page(settings))
+        print(f"The managers' page: {page.url} (sign in with the token {page.token}: demo.admin, every team)")
 
         events = simulate(SimulationSpec(children=options.children, seed=options.seed))
         # As of today, as the worker's clock will judge the time-driven rules.
@@ -98,33 +106,41 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             f"{settings.database_url_masked}."
         )
         print("List them with: casewatch alerts")
+        print(f"See them on the page: {page.url} (token {page.token})")
+        if options.serve:
+            print("The page stays up; Ctrl-C stops it.", flush=True)
+            while True:
+                page.check_alive()
+                time.sleep(1)
         return 0
 
 
-class _Worker:
-    """`casewatch worker` as a child process, stopped with SIGTERM like in production."""
+class _Child:
+    """A `casewatch` command (worker, serve) as a child process, stopped with SIGTERM like in production."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, command: str, env: dict[str, str] | None = None) -> None:
         self.settings = settings
-        self.log = settings.state_dir / "demo-worker.log"
+        self.command = command
+        self.env = env or {}
+        self.log = settings.state_dir / f"demo-{command}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
         return self._process.pid if self._process else -1
 
-    def __enter__(self) -> "_Worker":
+    def __enter__(self) -> "_Child":
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, **self.settings.deployment_env())
+        env = {**os.environ, **self.settings.deployment_env(), **self.env}
         with open(self.log, "wb") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "casewatch", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "casewatch", self.command], env=env, stdout=out, stderr=subprocess.STDOUT
             )
         return self
 
     def check_alive(self) -> None:
         if self._process is not None and self._process.poll() is not None:
-            raise RuntimeError(f"the worker exited with code {self._process.returncode}; see {self.log}")
+            raise RuntimeError(f"the {self.command} exited with code {self._process.returncode}; see {self.log}")
 
     def __exit__(self, *exc: object) -> None:
         if self._process is None or self._process.poll() is not None:
@@ -135,6 +151,46 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+class _Page(_Child):
+    """`casewatch serve` on a free port of 127.0.0.1, knowing one admin token made for this run."""
+
+    TOKEN_ENV = "CASEWATCH_DEMO_TOKEN"
+
+    def __init__(self, settings: Settings) -> None:
+        self.token = secrets.token_hex(16)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/ui/"
+        # The demo's configuration with an `access:` section naming the token's variable (never the token).
+        data = read_config_file(settings.config_path) if settings.config_path else {}
+        admin = {"name": "demo.admin", "token_env": self.TOKEN_ENV, "roles": ["admin"]}
+        data["access"] = {**(data.get("access") or {}), "tokens": [admin]}
+        path = settings.state_dir / "demo-serve.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        env = {self.TOKEN_ENV: self.token, "CASEWATCH_CONFIG": str(path), "CASEWATCH_HTTP_HOST": "127.0.0.1",
+               "CASEWATCH_HTTP_PORT": str(self.port)}  # fmt: skip
+        super().__init__(settings, "serve", env)
+
+    def __enter__(self) -> "_Page":
+        super().__enter__()
+        try:
+            self._wait_ready(deadline=time.monotonic() + 60)
+        except BaseException:
+            self.__exit__()  # not yet on the exit stack: stop it here
+            raise
+        return self
+
+    def _wait_ready(self, *, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the page did not answer within 60 s; see {self.log}")
 
 
 class _AlertTail:

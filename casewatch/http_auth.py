@@ -1,45 +1,118 @@
-"""Bearer-token authentication for casewatch's HTTP endpoints (aiohttp middleware).
+"""Authentication and the role check for every route of `casewatch serve` (aiohttp middleware).
 
-Tokens come from settings; each request's token is compared in constant time against
-every configured token, so timing reveals neither which token nor how much matched.
+Who: the API (/v1, /metrics) knows bearer tokens only; the page (/ui) knows a person signed
+in through the trusted proxy's headers, or a page session (casewatch/http/sessions.py).
+What: ROUTE_PERMISSIONS names the permission of every route (casewatch.access grants them
+to roles), and docs/http-api.md shows the same table by role; a test holds the two and the
+server to each other. A route missing from the table is refused to everyone. Which team:
+handlers check that themselves, with the identity this middleware leaves on the request.
 """
 
-import hmac
-from collections.abc import Awaitable, Callable, Iterable
+import json
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from casewatch.access import GRANTS, ROLES, Access, Identity, Permission
+from casewatch.http.sessions import COOKIE, Sessions
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Paths anyone may read: documentation and health, never data.
-PUBLIC_PATHS = frozenset({"/openapi.json", "/healthz"})
+# Paths anyone may read: documentation, health, the sign-in page and the page's style; never data.
+PUBLIC_PATHS = frozenset({"/openapi.json", "/healthz", "/", "/ui/sign-in"})
+PUBLIC_PREFIXES = ("/ui/static/",)
+WEB_PREFIX = "/ui/"
+ACCESS = web.AppKey("access", Access)
+SESSIONS = web.AppKey("sessions", Sessions)
+IDENTITY = web.RequestKey("identity", Identity)
+CSRF_SEED = web.RequestKey("csrf_seed", str)  # what the forms' CSRF tokens of this sign-in derive from
+
+ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
+    ("POST", "/v1/events"): "ingest",
+    ("GET", "/metrics"): "metrics",
+    ("GET", "/v1/alerts/{alert_id}/history"): "read",
+    ("POST", "/v1/alerts/{alert_id}/ack"): "act",
+    ("POST", "/v1/alerts/{alert_id}/assign"): "act",
+    ("POST", "/v1/alerts/{alert_id}/resolve"): "act",
+    ("GET", "/v1/silences"): "admin",
+    ("POST", "/v1/silences"): "admin",
+    ("DELETE", "/v1/silences/{id}"): "admin",
+    ("GET", "/v1/notifications"): "admin",
+    ("POST", "/v1/notifications/{id}/resend"): "admin",
+    ("DELETE", "/v1/children/{child_id}"): "admin",
+    ("GET", "/ui/worklist"): "read",
+    ("GET", "/ui/children/{child_id}"): "read",
+    ("GET", "/ui/alerts/{alert_id}"): "read",
+    ("POST", "/ui/alerts/{alert_id}/ack"): "act",
+    ("POST", "/ui/alerts/{alert_id}/assign"): "act",
+    ("POST", "/ui/alerts/{alert_id}/resolve"): "act",
+    ("GET", "/ui/silences"): "admin",
+    ("POST", "/ui/silences"): "admin",
+    ("POST", "/ui/silences/{id}/end"): "admin",
+    ("POST", "/ui/sign-out"): "read",
+}
 
 
-def token_matches(presented: str, tokens: Iterable[str]) -> bool:
-    """True when `presented` equals one of `tokens`; every token is compared, always."""
-    candidate = presented.encode()
-    found = False
-    for token in tokens:
-        found |= hmac.compare_digest(candidate, token.encode())
-    return found
+def identity_of(request: web.Request) -> Identity:
+    """The authenticated identity of a request that passed the middleware."""
+    return request[IDENTITY]
 
 
-def bearer_auth(tokens: frozenset[str]) -> Middleware:
-    """Middleware answering 401 (with WWW-Authenticate) unless a configured token is presented."""
-    if not tokens:
-        raise ValueError("at least one API token must be configured")
+def roles_with(permission: Permission) -> str:
+    return " or ".join(role for role in ROLES if permission in GRANTS[role])
+
+
+def permission_of(request: web.Request) -> Permission | None:
+    resource = request.match_info.route.resource
+    if resource is None:
+        return None
+    method = "GET" if request.method == "HEAD" else request.method
+    return ROUTE_PERMISSIONS.get((method, resource.canonical))
+
+
+def bearer_identity(request: web.Request, access: Access) -> Identity | None:
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return access.by_token(presented.strip()) if scheme.lower() == "bearer" else None
+
+
+def authenticate(access: Access, sessions: Sessions) -> Middleware:
+    """401 without an identity (the page: to the sign-in), 403 when its roles lack the route's permission."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
-        scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token_matches(presented.strip(), tokens):
+        page = request.path.startswith(WEB_PREFIX)
+        identity, seed = None, None
+        if page:
+            if access.proxy is not None:
+                identity = access.proxy.identity(request.remote, request.headers)
+                seed = None if identity is None else f"proxy:{identity.name}"
+            if identity is None and (session := sessions.read(request.cookies.get(COOKIE, ""))) is not None:
+                identity, seed = access.by_name(session.name), session.nonce
+        else:
+            identity = bearer_identity(request, access)
+        if identity is None:
+            if page:
+                raise web.HTTPSeeOther("/ui/sign-in")
             raise web.HTTPUnauthorized(
                 text='{"error": "a valid bearer token is required"}',
                 content_type="application/json",
                 headers={"WWW-Authenticate": 'Bearer realm="casewatch"'},
             )
+        if request.match_info.http_exception is not None:
+            raise request.match_info.http_exception  # no such route (404) or method (405), said once authenticated
+        permission = permission_of(request)
+        if permission is None or not identity.may(permission):
+            roles = ", ".join(sorted(identity.roles))
+            needs = "a role (it is in no role's table)" if permission is None else f"the role {roles_with(permission)}"
+            message = f"{identity.name} (roles: {roles}) may not use this route: it needs {needs}"
+            if page:
+                raise web.HTTPForbidden(text=message)
+            raise web.HTTPForbidden(text=json.dumps({"error": message}), content_type="application/json")
+        request[IDENTITY] = identity
+        if seed is not None:
+            request[CSRF_SEED] = seed
         return await handler(request)
 
     return middleware

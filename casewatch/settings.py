@@ -41,6 +41,8 @@ class Settings:
     body_timeout_seconds: int = 30
     # Key of the HMAC by which the audit log names an erased child (never the ID itself).
     erasure_key: str | None = None
+    # Key signing the page's session cookies; None: a random key per process (a restart signs everyone out).
+    session_key: str | None = None
     # Alerts, notifications and audit rows older than this many days are pruned (`casewatch retention`).
     retention_days: int = 400
     rules: RulesConfig = field(default_factory=RulesConfig)
@@ -106,10 +108,16 @@ class Settings:
             max_body_bytes=_int(env, "CASEWATCH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
             body_timeout_seconds=_int(env, "CASEWATCH_BODY_TIMEOUT", default.body_timeout_seconds, minimum=1),
             erasure_key=env.get("CASEWATCH_ERASURE_KEY") or None,
+            session_key=env.get("CASEWATCH_SESSION_KEY") or None,
             retention_days=_int(env, "CASEWATCH_RETENTION_DAYS", default.retention_days, minimum=1),
             rules=rules,
         )
-        for secret in (*settings.api_tokens, database_password(settings.database_url), settings.erasure_key):
+        for secret in (
+            *settings.api_tokens,
+            database_password(settings.database_url),
+            settings.erasure_key,
+            settings.session_key,
+        ):
             register_secret(secret)  # scrubbed from every log line from now on (casewatch.redaction)
         return settings
 
@@ -125,7 +133,9 @@ environment:
   CASEWATCH_METRICS_PORT        Prometheus metrics port, 0 to disable (default 9108)
   CASEWATCH_STATE_DIR           worker state folder (default .casewatch)
   CASEWATCH_CONFIG              YAML configuration file (rules, routing); unset: defaults
-  CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API (32+ characters each)
+  CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API (32+ characters each;
+                                roles ingest and metrics: other roles are given in the file's access:)
+  CASEWATCH_SESSION_KEY         key (32+ characters) signing the web page's sign-ins; unset: random
   CASEWATCH_HTTP_HOST           HTTP API address (default 127.0.0.1)
   CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
   CASEWATCH_MAX_BODY_BYTES      largest HTTP request body in bytes (default 1048576, 1 MiB)
@@ -145,7 +155,7 @@ def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
     """
     value = (os.environ if env is None else env).get(name)
     if not value:
-        raise SettingsError(f"{name} is not set, and the routing configuration needs it")
+        raise SettingsError(f"{name} is not set, and the configuration file names it")
     register_secret(value)  # from now on scrubbed from every log line (casewatch.redaction)
     return value
 

@@ -1,26 +1,28 @@
 """HTTP routes for alert lifecycle, silences and notifications (aiohttp).
 
 `routes(engine)` returns route definitions for the casewatch HTTP app to add behind its
-bearer-token middleware (casewatch/http_auth.py). Bodies are JSON, validated strictly;
-errors are JSON `{"error": ...}`: 400 bad input, 404 unknown subject, 409 a state that
-forbids the change. Tokens do not name people, so a change names its actor in `by`,
-which the audit log records. Database work runs in a thread, off the event loop.
+authentication middleware (casewatch/http_auth.py), which decides by role who may call
+which route and leaves the identity on the request. The audit log names that identity:
+no body names its actor. A manager acts on the alerts of their teams only (403 for
+another team's). Bodies are JSON, validated strictly; errors are JSON `{"error": ...}`:
+400 bad input, 403 another team's alert, 404 unknown subject, 409 a state that forbids
+the change. Database work runs in a thread, off the event loop.
 
-    POST   /alerts/{alert_id}/ack        {"by": "team.manager"}
-    POST   /alerts/{alert_id}/assign     {"by": "team.manager", "to": "social.worker"}
-    POST   /alerts/{alert_id}/resolve    {"by": "team.manager"}
+    POST   /alerts/{alert_id}/ack        {}
+    POST   /alerts/{alert_id}/assign     {"to": "social.worker"}
+    POST   /alerts/{alert_id}/resolve    {"outcome": "data error", "note": "optional, stays here"}
     GET    /alerts/{alert_id}/history
     GET    /silences[?all=true]
-    POST   /silences                     {"matchers": ["team=CIN East"], "duration": "2h", "by": "..."}
-    DELETE /silences/{id}?by=team.manager
+    POST   /silences                     {"matchers": ["team=CIN East"], "duration": "2h"}
+    DELETE /silences/{id}
     GET    /notifications[?status=failed&limit=50]
-    POST   /notifications/{id}/resend    {"by": "ops.engineer"}
+    POST   /notifications/{id}/resend    {}
 """
 
 import asyncio
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -29,10 +31,12 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
 
+from casewatch.access import DEFAULT_MAX_SILENCE_DAYS, DEFAULT_OUTCOMES
 from casewatch.delivery import lifecycle, outbox, silences
 from casewatch.delivery.config import parse_duration
 from casewatch.delivery.dispatcher import Clock, utc_now
-from casewatch.delivery.lifecycle import Action, Conflict, LifecycleError, UnknownSubject
+from casewatch.delivery.lifecycle import Action, Conflict, LifecycleError, OtherTeam, UnknownSubject
+from casewatch.http_auth import identity_of
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,14 +45,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    by: str
-
 
 B = TypeVar("B", bound=_Body)
 
 
 class _Assign(_Body):
     to: str
+
+
+class _Resolve(_Body):
+    outcome: str = Field(description="One of the configured outcomes (GET /openapi.json lists the defaults).")
+    note: str | None = Field(None, max_length=lifecycle.MAX_NOTE_CHARS, description="Stays in the database.")
 
 
 # Longer than this is not a silence but a switch-off; it also keeps `now + duration` in range.
@@ -74,25 +81,37 @@ class _NewSilence(_Body):
     comment: str | None = None
 
 
-def routes(engine: Engine, *, prefix: str = "", clock: Clock = utc_now) -> list[web.RouteDef]:
+def routes(
+    engine: Engine,
+    *,
+    prefix: str = "",
+    clock: Clock = utc_now,
+    outcomes: Sequence[str] = DEFAULT_OUTCOMES,
+    max_silence_days: int = DEFAULT_MAX_SILENCE_DAYS,
+) -> list[web.RouteDef]:
     async def run(work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, work)
 
     def change(action: Action) -> Handler:
+        models: dict[str, type[_Body]] = {"assign": _Assign, "resolve": _Resolve}
+        model = models.get(action, _Body)
+
         async def handler(request: web.Request) -> web.StreamResponse:
-            body: _Body = await _parse(request, _Assign if action == "assign" else _Body)
-            assignee = body.to if isinstance(body, _Assign) else None
-            work = functools.partial(lifecycle.change, engine, request.match_info["alert_id"], action,
-                                     actor=body.by, now=clock(), assignee=assignee)  # fmt: skip
+            body: _Body = await _parse(request, model)
+            identity = identity_of(request)
+            work = functools.partial(
+                lifecycle.change, engine, request.match_info["alert_id"], action, actor=identity.name, now=clock(),
+                assignee=getattr(body, "to", None), outcome=getattr(body, "outcome", None),
+                note=getattr(body, "note", None), teams=identity.teams_for("act"), outcomes=outcomes,
+            )  # fmt: skip
             return _json(asdict(await run(work)))
 
         return handler
 
     async def history(request: web.Request) -> web.StreamResponse:
-        work = functools.partial(
-            lifecycle.audit_trail, engine, subject="alert", subject_id=request.match_info["alert_id"]
-        )
-        return _json({"entries": [asdict(e) for e in await run(work)]})
+        alert_id, teams = request.match_info["alert_id"], identity_of(request).teams_for("read")
+        entries = await run(functools.partial(lifecycle.scoped_audit_trail, engine, alert_id, teams=teams))
+        return _json({"entries": [asdict(e) for e in entries]})
 
     async def list_silences(request: web.Request) -> web.StreamResponse:
         now = clock()
@@ -107,15 +126,14 @@ def routes(engine: Engine, *, prefix: str = "", clock: Clock = utc_now) -> list[
         if (body.duration is None) == (body.ends_at is None):
             raise _error(web.HTTPBadRequest, "give exactly one of duration and ends_at")
         ends_at = now + (body.duration or timedelta(0)) if body.ends_at is None else body.ends_at
-        if ends_at > now + MAX_SILENCE:
-            raise _error(web.HTTPBadRequest, f"ends_at: must be at most {MAX_SILENCE.days} days from now")
-        work = functools.partial(silences.add_silence, engine, body.matchers, ends_at=ends_at, actor=body.by, now=now,
-                                 comment=body.comment)  # fmt: skip
+        work = functools.partial(silences.add_silence, engine, body.matchers, ends_at=ends_at,
+                                 actor=identity_of(request).name, now=now, comment=body.comment,
+                                 max_days=max_silence_days)  # fmt: skip
         row = await run(work)
         return _json(_silence(row, now), status=201, headers={"Location": f"{prefix}/silences/{row.id}"})
 
     async def remove_silence(request: web.Request) -> web.StreamResponse:
-        work = functools.partial(silences.remove_silence, engine, _id(request), actor=request.query.get("by", ""),
+        work = functools.partial(silences.remove_silence, engine, _id(request), actor=identity_of(request).name,
                                  now=clock())  # fmt: skip
         return _json(_silence(await run(work), clock()))
 
@@ -128,8 +146,9 @@ def routes(engine: Engine, *, prefix: str = "", clock: Clock = utc_now) -> list[
         return _json({"notifications": [asdict(n) for n in await run(work)]})
 
     async def resend(request: web.Request) -> web.StreamResponse:
-        body = await _parse(request, _Body)
-        work = functools.partial(lifecycle.resend_notification, engine, _id(request), actor=body.by, now=clock())
+        await _parse(request, _Body)
+        work = functools.partial(lifecycle.resend_notification, engine, _id(request), actor=identity_of(request).name,
+                                 now=clock())  # fmt: skip
         await run(work)
         return _json({"id": _id(request), "status": "pending"})
 
@@ -155,6 +174,8 @@ def _guard(handler: Handler) -> Handler:
             return await handler(request)
         except UnknownSubject as error:
             raise _error(web.HTTPNotFound, str(error)) from None
+        except OtherTeam as error:
+            raise _error(web.HTTPForbidden, str(error)) from None
         except Conflict as error:
             raise _error(web.HTTPConflict, str(error)) from None
         except LifecycleError as error:
@@ -177,6 +198,9 @@ async def _parse(request: web.Request, model: type[B]) -> B:
 def _problems(error: ValidationError, model: type[BaseModel]) -> str:
     problems = []
     for item in error.errors(include_input=False, include_url=False):
+        if item["type"] == "extra_forbidden" and item["loc"] == ("by",):
+            problems.append("by: the audit log names the signed-in identity (the token's name); leave `by` out")
+            continue
         if item["type"] == "extra_forbidden":
             problems.append("body: has a field this route does not take (its name is not shown)")
             continue

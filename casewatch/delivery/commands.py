@@ -119,6 +119,7 @@ def resend(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def silence(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.config_file import load_limits
     from casewatch.delivery.config import parse_duration
     from casewatch.delivery.silences import add_silence, list_silences, remove_silence
     from casewatch.storage import connect
@@ -127,7 +128,7 @@ def silence(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "add":
         ends_at = args.until if args.until else now + parse_duration(args.duration)
         row = add_silence(engine, args.matchers, ends_at=ends_at, actor=args.by or _os_user(), now=now,
-                          comment=args.comment)  # fmt: skip
+                          comment=args.comment, max_days=load_limits(settings).max_silence_days)  # fmt: skip
         print(f"silence {row.id} mutes {' '.join(map(str, row.matchers))} until {row.ends_at.isoformat()}")
     elif args.action == "remove":
         row = remove_silence(engine, args.id, actor=args.by or _os_user(), now=now)
@@ -145,6 +146,7 @@ def silence(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def alert(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.config_file import load_limits
     from casewatch.delivery.lifecycle import Action, audit_trail, change
     from casewatch.storage import connect
 
@@ -156,7 +158,9 @@ def alert(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     actions: dict[str, Action] = {"ack": "acknowledge", "assign": "assign", "resolve": "resolve"}
     action = actions[args.action]
-    state = change(engine, args.id, action, actor=args.by, now=_now(), assignee=getattr(args, "to", None))
+    state = change(engine, args.id, action, actor=args.by, now=_now(), assignee=getattr(args, "to", None),
+                   outcome=getattr(args, "outcome", None), note=getattr(args, "note", None),
+                   outcomes=load_limits(settings).outcomes)  # fmt: skip
     print(f"alert {state.alert_id}: {state.status}" + (f", assigned to {state.assignee}" if state.assignee else ""))
     return 0
 

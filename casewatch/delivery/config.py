@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agents.worklist import WorklistPolicy
 from casewatch.config_file import ConfigFileError, read_config_file
@@ -262,6 +262,17 @@ class RoutingConfig(_Strict):
         None, description="The weekly team worklist; without this section no worklist is sent."
     )
     exposed_facts: list[LabelName] = Field(default_factory=lambda: list(DEFAULT_EXPOSED_FACTS))
+    page_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Where people reach the managers' page (casewatch serve), e.g. https://casewatch.council.gov.uk: "
+        "each alert message links to its alert's page and each worklist to the team's worklist.",
+    )
+
+    @field_validator("page_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else value.rstrip("/")
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Self:

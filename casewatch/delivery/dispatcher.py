@@ -153,6 +153,7 @@ class Dispatcher:
             alerts=() if worklist else tuple(expose(a.payload, exposed) for a in kept),
             attempt=claimed.attempts,
             worklist=worklist,
+            page_url=self.config.page_url,
         )
         try:
             result = channel.send(batch)

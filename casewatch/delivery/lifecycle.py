@@ -8,7 +8,6 @@ Escalation sends an alert still open `escalate_after` after it opened to the rou
 """
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, select, update
 
+from casewatch.access import ACTOR
 from casewatch.delivery import outbox, routing
 from casewatch.delivery.allowlist import labels_of, parse_payload
 from casewatch.delivery.tables import alert_lifecycle, audit_log
@@ -24,8 +24,6 @@ from casewatch.storage import alerts_table
 
 Action = Literal["acknowledge", "assign", "resolve"]
 SYSTEM_ACTOR = "casewatch"
-# Who acted: a user name or address from the directory, never prose.
-ACTOR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 
 
 class LifecycleError(ValueError):
@@ -38,6 +36,14 @@ class UnknownSubject(LifecycleError):
 
 class Conflict(LifecycleError):
     """The subject's state forbids the change (already resolved, not failed...)."""
+
+
+class OtherTeam(LifecycleError):
+    """The alert belongs to a team the actor does not see."""
+
+
+# The resolver's own words, kept in alert_lifecycle.note only (never an audit entry, channel or log).
+MAX_NOTE_CHARS = 200
 
 
 def check_actor(actor: str, what: str = "--by") -> str:
@@ -72,20 +78,37 @@ class AlertState:
     acknowledged_by: str | None
     resolved_by: str | None
     escalated_at: datetime | None
+    outcome: str | None = None
 
 
 def change(
-    engine: Engine, alert_id: str, action: Action, *, actor: str, now: datetime, assignee: str | None = None
+    engine: Engine,
+    alert_id: str,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    assignee: str | None = None,
+    outcome: str | None = None,
+    note: str | None = None,
+    teams: Collection[str] | None = None,
+    outcomes: Collection[str] | None = None,
 ) -> AlertState:
-    """Apply one lifecycle action and audit it, in one transaction."""
+    """Apply one lifecycle action and audit it, in one transaction.
+
+    `teams`, when given, are the teams the actor sees: an alert of another team is refused.
+    A resolution carries an `outcome` (audited), one of `outcomes` when they are given, and
+    may carry a `note` (stored, never audited)."""
     check_actor(actor)
     if action == "assign":
         check_actor(assignee or "", "the assignee")
+    if action == "resolve" and outcomes is not None and outcome not in outcomes:
+        raise LifecycleError(f"outcome: must be one of {', '.join(outcomes)}")
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        raise LifecycleError(f"a note is at most {MAX_NOTE_CHARS} characters")
     life = alert_lifecycle.c
     with engine.begin() as connection:
-        known = select(alerts_table.c.alert_id).where(alerts_table.c.alert_id == alert_id)
-        if connection.execute(known).first() is None:
-            raise UnknownSubject(f"no alert {alert_id}")
+        check_team(connection, alert_id, teams)
         connection.execute(
             outbox.dialect_insert(connection)(alert_lifecycle)
             .values(alert_id=alert_id, status="open", opened_at=now)
@@ -93,12 +116,24 @@ def change(
         )  # an alert stored before delivery existed has no lifecycle yet
         before = connection.execute(select(alert_lifecycle).where(life.alert_id == alert_id)).one()
         values = _transition(before, action, actor=actor, assignee=assignee, now=now)
+        if action == "resolve":
+            values |= {"outcome": outcome, "note": note or None}
         connection.execute(update(alert_lifecycle).where(life.alert_id == alert_id).values(**values))
-        detail = {k: {"from": getattr(before, k), "to": v} for k, v in values.items() if not k.endswith("_at")}
+        detail = {k: {"from": getattr(before, k), "to": v} for k, v in values.items()
+                  if not k.endswith("_at") and k != "note"}  # fmt: skip
         audit(connection, actor=actor, action=action, subject="alert", subject_id=alert_id, detail=detail, now=now)
         after = connection.execute(select(alert_lifecycle).where(life.alert_id == alert_id)).one()
     return AlertState(after.alert_id, after.status, after.assignee, after.acknowledged_by, after.resolved_by,
-                      after.escalated_at)  # fmt: skip
+                      after.escalated_at, after.outcome)  # fmt: skip
+
+
+def check_team(connection: Connection, alert_id: str, teams: Collection[str] | None) -> None:
+    """UnknownSubject for no such alert; OtherTeam when it is of a team not in `teams` (None: all)."""
+    team = connection.execute(select(alerts_table.c.team).where(alerts_table.c.alert_id == alert_id)).scalar()
+    if team is None:
+        raise UnknownSubject(f"no alert {alert_id}")
+    if teams is not None and team not in teams:
+        raise OtherTeam(f"alert {alert_id} is not of a team you see")
 
 
 def _transition(before: Any, action: Action, *, actor: str, assignee: str | None, now: datetime) -> dict[str, Any]:
@@ -195,3 +230,10 @@ def audit_trail(engine: Engine, *, subject: str | None = None, subject_id: str |
             AuditEntry(r.at, r.actor, r.action, r.subject, r.subject_id, json.loads(r.detail))
             for r in connection.execute(query)
         ]
+
+
+def scoped_audit_trail(engine: Engine, alert_id: str, *, teams: Collection[str] | None) -> list[AuditEntry]:
+    """An alert's trail, for someone who sees `teams` (None: all): UnknownSubject or OtherTeam otherwise."""
+    with engine.connect() as connection:
+        check_team(connection, alert_id, teams)
+    return audit_trail(engine, subject="alert", subject_id=alert_id)

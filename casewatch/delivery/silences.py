@@ -6,15 +6,40 @@ silence is kept, marked removed, so the log and the list can still say what it m
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from agents.rules import ALL_RULES
+from casewatch.access import DEFAULT_MAX_SILENCE_DAYS
 from casewatch.delivery.lifecycle import Conflict, LifecycleError, UnknownSubject, audit, check_actor
-from casewatch.delivery.matchers import parse_matcher
+from casewatch.delivery.matchers import LabelMatcher, parse_matcher
 from casewatch.delivery.routing import Silence
 from casewatch.delivery.tables import silences
+
+# A silence must name what it mutes. These values are no team, rule or child ID: a matcher
+# that accepts one of them (or the empty value) accepts nearly anything, `rule=~".*"` say.
+SCOPING_LABELS = ("team", "rule", "child_id")
+PROBES = ("", "0", "zzprobe", "Zz Probe", "ZZ-PROBE-9", "Ω")
+
+
+def check_not_everything(matchers: list[LabelMatcher]) -> None:
+    """Refuse a silence that would mute everything: one matcher at least must pick out teams,
+    rules or children (=, =~) and accept none of the probes, nor, for rule, every rule there is."""
+    rules = [rule.id for rule in ALL_RULES]
+    for m in matchers:
+        if m.name not in SCOPING_LABELS or m.operator not in ("=", "=~"):
+            continue
+        if any(m.matches({m.name: probe}) for probe in PROBES):
+            continue
+        if m.name == "rule" and all(m.matches({"rule": rule}) for rule in rules):
+            continue
+        return
+    raise LifecycleError(
+        'a silence must name what it mutes: a team, a rule or a child (team="CIN East", rule=..., child_id=...); '
+        "one that matches every rule and every team would mute every alert"
+    )
 
 
 @dataclass(frozen=True)
@@ -44,7 +69,9 @@ def add_silence(
     now: datetime,
     starts_at: datetime | None = None,
     comment: str | None = None,
+    max_days: int = DEFAULT_MAX_SILENCE_DAYS,
 ) -> SilenceRow:
+    """A new silence, audited; one longer than `max_days` from `now`, or of everything, is refused."""
     check_actor(actor)
     if not matchers:
         raise LifecycleError('a silence needs at least one matcher, e.g. team="CIN East"')
@@ -52,9 +79,12 @@ def add_silence(
         parsed = [parse_matcher(m) for m in matchers]
     except ValueError as error:
         raise LifecycleError(str(error)) from None
+    check_not_everything(parsed)
     starts_at = starts_at or now
     if ends_at <= starts_at:
         raise LifecycleError("a silence must end after it starts")
+    if ends_at > now + timedelta(days=max_days):
+        raise LifecycleError(f"ends_at: a silence lasts at most {max_days} days (access.max_silence_days)")
     if comment is not None and len(comment) > 200:
         raise LifecycleError("a silence comment is at most 200 characters")
     with engine.begin() as connection:

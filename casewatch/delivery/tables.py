@@ -98,6 +98,8 @@ alert_lifecycle = Table(
     Column("resolved_at", UTCDateTime, nullable=True),
     Column("resolved_by", String(64), nullable=True),
     Column("escalated_at", UTCDateTime, nullable=True),
+    Column("outcome", String(64), nullable=True),  # from the configured list, when resolved
+    Column("note", String(200), nullable=True),  # the resolver's words: never leaves the database
     Index("ix_alert_lifecycle_status", "status", "opened_at"),
 )
 

@@ -1,4 +1,5 @@
-"""casewatch's HTTP API (aiohttp): live event ingest now; alert lifecycle and silences plug in beside it.
+"""casewatch's HTTP server (aiohttp): live event ingest, alert lifecycle and silences, erasure, and
+the managers' page (`web_routes`, templates and static files beside it).
 
 `app` builds the application from settings and the route modules; each route module
 (`ingest`, ...) installs its routes and contributes its part of the OpenAPI document.

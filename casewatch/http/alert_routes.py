@@ -1,7 +1,7 @@
 """Route module: alert lifecycle, silences and notifications (casewatch/delivery/api.py) under /v1.
 
-Behind the same bearer-token middleware as ingest; the handlers and their rules are
-delivery's, this module only mounts them and documents them.
+Behind the same authentication as ingest (casewatch/http_auth.py decides by role); the
+handlers and their rules are delivery's, this module only mounts them and documents them.
 """
 
 from typing import Any
@@ -10,7 +10,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from casewatch.delivery.api import routes
+from casewatch.delivery.lifecycle import MAX_NOTE_CHARS
 from casewatch.http.openapi import Fragment
+from casewatch.http_auth import ACCESS
 from casewatch.settings import Settings
 from casewatch.storage import connect
 
@@ -18,7 +20,9 @@ PREFIX = "/v1"
 
 
 def install(app: web.Application, settings: Settings, registry: CollectorRegistry) -> None:
-    app.add_routes(routes(connect(settings.database_url), prefix=PREFIX))
+    access = app[ACCESS]
+    app.add_routes(routes(connect(settings.database_url), prefix=PREFIX, outcomes=access.limits.outcomes,
+                          max_silence_days=access.limits.max_silence_days))  # fmt: skip
 
 
 def _operation(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -28,6 +32,7 @@ def _operation(summary: str, body: dict[str, Any] | None = None) -> dict[str, An
             "200": {"description": "done; the JSON result"},
             "400": {"description": "invalid input"},
             "401": {"description": "no valid bearer token"},
+            "403": {"description": "the token's roles do not allow the route, or the alert is of another team"},
             "404": {"description": "unknown alert, silence or notification"},
             "409": {"description": "the current state forbids the change"},
         },
@@ -37,11 +42,10 @@ def _operation(summary: str, body: dict[str, Any] | None = None) -> dict[str, An
     return operation
 
 
-_BY = {"by": {"type": "string", "description": "who makes the change, for the audit log"}}
-
-
-def _body(**extra: Any) -> dict[str, Any]:
-    return {"type": "object", "required": ["by", *extra], "properties": _BY | extra, "additionalProperties": False}
+def _body(*, optional: dict[str, Any] | None = None, **required: Any) -> dict[str, Any]:
+    """A JSON object of these fields and no other; the audit log names the token's identity, not a field."""
+    return {"type": "object", "required": list(required), "properties": required | (optional or {}),
+            "additionalProperties": False}  # fmt: skip
 
 
 def _with_path_parameters(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -62,26 +66,37 @@ def openapi() -> Fragment:
             {
                 f"{alert}/ack": {"post": _operation("Acknowledge an alert: someone is on it.", _body())},
                 f"{alert}/assign": {"post": _operation("Assign an alert to someone.", _body(to={"type": "string"}))},
-                f"{alert}/resolve": {"post": _operation("Resolve an alert: dealt with.", _body())},
+                f"{alert}/resolve": {
+                    "post": _operation(
+                        "Resolve an alert: dealt with, with an outcome from the configured list.",
+                        _body(
+                            outcome={"type": "string"},
+                            optional={
+                                "note": {
+                                    "type": "string",
+                                    "maxLength": MAX_NOTE_CHARS,
+                                    "description": "stays in the database, never sent",
+                                }
+                            },
+                        ),
+                    )
+                },
                 f"{alert}/history": {"get": _operation("Who did what to the alert, and when.")},
                 f"{PREFIX}/silences": {
                     "get": _operation("Active and future silences (?all=true for ended ones too)."),
                     "post": _operation(
                         "Mute alerts matching labels until an expiry.",
-                        {
-                            "type": "object",
-                            "required": ["by", "matchers"],
-                            "properties": _BY
-                            | {
-                                "matchers": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        _body(
+                            matchers={"type": "array", "items": {"type": "string"}, "minItems": 1},
+                            optional={
                                 "duration": {"type": "string", "description": "30m, 2h, 1d"},
                                 "ends_at": {"type": "string", "format": "date-time"},
                                 "comment": {"type": "string"},
                             },
-                        },
+                        ),
                     ),
                 },
-                f"{PREFIX}/silences/{{id}}": {"delete": _operation("End a silence now (?by=who).")},
+                f"{PREFIX}/silences/{{id}}": {"delete": _operation("End a silence now.")},
                 f"{PREFIX}/notifications": {
                     "get": _operation("Notifications, newest first (?status=failed&limit=50).")
                 },

@@ -1,8 +1,7 @@
-"""Route module: `DELETE /v1/children/{child_id}?by=who` erases a child (casewatch/erasure.py).
+"""Route module: `DELETE /v1/children/{child_id}` erases a child (casewatch/erasure.py).
 
-Any configured API token may call it: roles come with the web page issue, so until then
-the tokens that may erase are all of them (docs/security.md says so). The route answers
-503 while CASEWATCH_ERASURE_KEY is not set, since the audit entry needs it.
+Admin only (casewatch/http_auth.py); the audit log names the admin's identity. The route
+answers 503 while CASEWATCH_ERASURE_KEY is not set, since the audit entry needs it.
 """
 
 import asyncio
@@ -16,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from casewatch.delivery.lifecycle import LifecycleError
 from casewatch.erasure import erase_child
 from casewatch.http.openapi import Fragment
+from casewatch.http_auth import identity_of
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
 
@@ -26,7 +26,7 @@ def install(app: web.Application, settings: Settings, registry: CollectorRegistr
     engine = connect(settings.database_url)
 
     async def erase(request: web.Request) -> web.Response:
-        child_id, actor = request.match_info["child_id"], request.query.get("by", "")
+        child_id, actor = request.match_info["child_id"], identity_of(request).name
         job = functools.partial(erase_child, settings, child_id, actor=actor, now=datetime.now(UTC), engine=engine)
         try:
             done = await asyncio.get_running_loop().run_in_executor(None, job)
@@ -50,13 +50,13 @@ def openapi() -> Fragment:
             PATH: {
                 "parameters": [{"name": "child_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "delete": {
-                    "summary": "Erase a child: state in the workers and changelog, alerts, notifications (?by=who). "
-                    "The audit log names the child by a keyed hash.",
-                    "parameters": [{"name": "by", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "summary": "Erase a child: state in the workers and changelog, alerts, notifications (admin). "
+                    "The audit log names the admin, and the child by a keyed hash.",
                     "responses": {
                         "200": {"description": "erased; counts of what was removed"},
                         "400": {"description": "invalid child ID or actor"},
                         "401": {"description": "no valid bearer token"},
+                        "403": {"description": "the token is not an admin's"},
                         "503": {"description": "erasure is not configured (CASEWATCH_ERASURE_KEY)"},
                     },
                 },

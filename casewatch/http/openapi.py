@@ -52,7 +52,8 @@ def document(fragments: Iterable[Fragment]) -> dict[str, Any]:
             "version": __version__,
             "description": (
                 "Live case-system events into casewatch. Every path except /healthz and /openapi.json "
-                "needs `Authorization: Bearer <token>` with a token from CASEWATCH_API_TOKENS. "
+                "needs `Authorization: Bearer <token>` with a configured token, whose roles decide the routes it may "
+                "call (docs/http-api.md: the role matrix). "
                 f"Event contracts: JSON Schema files case-event.v{EVENT_SCHEMA_VERSION}.schema.json and one "
                 "per event type, reproduced here under components."
             ),

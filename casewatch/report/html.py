@@ -253,6 +253,10 @@ def _alerts(doc: dict[str, Any]) -> str:
              *((outcomes[(rule, team)][s] for s in status) if load["source"] == "database" else ())]
             for (rule, team), cell in sorted(per.items())]  # fmt: skip
     parts.append(_table(headers, rows, "Alerts per rule and team by delivery class"))
+    if load["source"] == "database":
+        resolved = [[r["rule"], r["team"], r["outcome"], r["alerts"]] for r in load["resolutions"]]
+        parts.append(_table(["rule", "team", "outcome", "alerts"], resolved,
+                            "Resolved alerts by the outcome the manager recorded"))  # fmt: skip
     parts.append('<p class="note">Per rule, team, month and class: the JSON document (--format json).</p>')
     return "".join(parts) + "</section>"
 

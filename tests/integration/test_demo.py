@@ -18,6 +18,10 @@ def test_demo_raises_alerts_live_that_match_replay_and_stores_them(deployment: D
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ALERT" in result.stdout and "rereferral_after_agreement" in result.stdout
     assert "alerts the replay expects were raised live and stored" in result.stdout
+    page = re.search(
+        r"The managers' page: (http://127\.0\.0\.1:\d+/ui/) \(sign in with the token ([0-9a-f]{32})", result.stdout
+    )
+    assert page, result.stdout[:2000]
 
     listed = deployment.run_cli("alerts", "--format", "json", "--limit", "1000")
     assert listed.returncode == 0, listed.stderr

@@ -16,36 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.browser import chromium
 from tests.test_casewatch.test_replay_cli import casewatch
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 A4_POINTS = (595, 842)  # 210 x 297 mm
 
 
 @pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing under CI=true: .ci/run must install chromium and "
-                        "chromium-driver")  # fmt: skip
-        pytest.skip(f"no headless browser: {CHROMIUM} and {CHROMEDRIVER} (Debian's chromium, chromium-driver) "
-                    "are not installed")  # fmt: skip
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not download a browser or a driver
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1100,1800", f"--user-data-dir={tmp_path / 'profile'}"):  # fmt: skip
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+def browser() -> Iterator[object]:
+    with chromium(
+        window="1100,1800", capabilities={"goog:loggingPrefs": {"browser": "ALL", "performance": "ALL"}}
+    ) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_the_report_loads_offline_draws_every_chart_and_prints_on_a4(browser: object, tmp_path: Path) -> None:

@@ -117,7 +117,8 @@ def test_alerts_and_what_managers_did_come_from_the_database(council: Path, data
         upsert_alerts(engine=engine, alerts=[*stored, team_month])
         now = datetime(2024, 11, 20, tzinfo=UTC)
         change(engine, stored[0].alert_id, "acknowledge", actor="tm.east", now=now)
-        change(engine, stored[1].alert_id, "resolve", actor="tm.east", now=now)
+        change(engine, stored[1].alert_id, "resolve", actor="tm.east", now=now, outcome="reviewed: proportionate",
+               note="spoke to the worker")  # fmt: skip
     finally:
         engine.dispose()
     document = report_json(str(council), "--database-url", database_url, "--as-of", date(2025, 3, 1).isoformat())
@@ -129,6 +130,11 @@ def test_alerts_and_what_managers_did_come_from_the_database(council: Path, data
         {"rule": "team_rereferral_rate_high", "team": "CIN East", "open": 1, "acknowledged": 0, "resolved": 0,
          "total": 1},
     ]  # fmt: skip
+    # Which outcome each resolution recorded; the resolver's note stays in the database.
+    assert load["resolutions"] == [
+        {"rule": "rereferral_after_agreement", "team": "CIN East", "outcome": "reviewed: proportionate", "alerts": 1}
+    ]
+    assert "spoke to the worker" not in json.dumps(document)
     # The worker's monthly team figures, as its team rule stored them.
     assert document["rereferrals"]["team_rule"] == [{
         "team": "CIN East", "month": "2024-12", "period_start": "2024-01-01", "period_end": "2024-12-31",

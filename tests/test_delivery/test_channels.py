@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import importlib.resources
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
@@ -26,6 +26,7 @@ from tests.alerts import make_alert
 from tests.test_delivery.support import HttpReceiver, smtp_server
 
 SECOND = timedelta(seconds=5)
+SENT_AT = datetime(2024, 5, 6, 9, tzinfo=UTC)
 
 
 def view(key: str, **fields: Any) -> AlertView:
@@ -214,3 +215,43 @@ def test_a_team_level_alert_names_the_team_not_a_child_in_every_channel(capsys: 
     assert "team_rereferral_rate_high the team as a whole team CIN East" in console
     assert not any("None" in rendered for rendered in (console, text, html))
     assert "child None" not in card_text  # ("None" alone is a card keyword: "spacing": "None")
+
+
+def test_with_page_url_every_channel_links_each_alert_and_the_worklist_to_the_page(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dataclasses import replace
+
+    from agents.worklist import build_worklists
+    from casewatch.delivery.channels.console import ConsoleChannel
+    from casewatch.delivery.channels.email import _html, _text, _worklist_html, _worklist_text
+    from casewatch.delivery.channels.teams import worklist_messages
+    from casewatch.delivery.channels.webhook import webhook_body
+    from casewatch.delivery.config import parse_routing
+
+    config = parse_routing({"route": {"receiver": "ops"}, "receivers": [{"name": "ops", "console": {}}],
+                            "page_url": "https://casewatch.council.example/"})  # fmt: skip
+    assert config.page_url == "https://casewatch.council.example"
+    alert = view("paged")
+    sent = replace(batch(alert), page_url=config.page_url)
+    page = f"https://casewatch.council.example/ui/alerts/{alert.alert_id}"
+    ConsoleChannel().send(sent)
+    card = json.loads(teams_message(sent, max_bytes=28_000))["attachments"][0]["content"]
+    validate_card(card)
+    hook = json.loads(webhook_body(sent, SENT_AT))
+    for rendered in (capsys.readouterr().out, _text(sent), _html(sent), json.dumps(card)):
+        assert page in rendered
+    assert hook["page"] == {alert.alert_id: page}
+    assert "page" not in json.loads(webhook_body(batch(alert), SENT_AT))  # no page_url: no links
+
+    week = build_worklists([make_alert("paged")], "2024-W18", teams=["CIN East"])["CIN East"]
+    listed = replace(sent, kind="worklist", alerts=(), worklist=week)
+    team_page = "https://casewatch.council.example/ui/worklist?team=CIN%20East"
+    [message] = worklist_messages(listed, week, max_bytes=28_000)
+    validate_card(json.loads(message)["attachments"][0]["content"])
+    for rendered in (_worklist_text(listed, week), _worklist_html(listed, week), message.decode()):
+        assert team_page in rendered
+    assert json.loads(webhook_body(listed, SENT_AT))["page"] == team_page
+    with pytest.raises(ValueError, match="page_url"):
+        parse_routing({"route": {"receiver": "ops"}, "receivers": [{"name": "ops", "console": {}}],
+                       "page_url": "javascript:alert(1)"})  # fmt: skip

@@ -70,7 +70,7 @@ def test_an_alert_is_assigned_acknowledged_and_resolved_with_its_history(databas
     steps = [
         ("assign", "--to", "social.worker", "--by", "team.manager"),
         ("ack", "--by", "social.worker"),
-        ("resolve", "--by", "team.manager"),
+        ("resolve", "--by", "team.manager", "--outcome", "not a concern", "--note", "seen in supervision"),
     ]
     for action, *options in steps:
         done = casewatch(database_url, "alert", action, alert.alert_id, *options)
@@ -82,6 +82,9 @@ def test_an_alert_is_assigned_acknowledged_and_resolved_with_its_history(databas
     assert [line.split()[1:3] for line in history] == [
         ["team.manager", "assign"], ["social.worker", "acknowledge"], ["team.manager", "resolve"]
     ]  # fmt: skip
+    assert "not a concern" in history[2] and "supervision" not in history[2]  # the note is not audited
+    unlisted = casewatch(database_url, "alert", "resolve", "0" * 32, "--by", "x", "--outcome", "fine")
+    assert unlisted.returncode == 1 and "outcome: must be one of" in unlisted.stderr
     unknown = casewatch(database_url, "alert", "ack", "0" * 32, "--by", "x")
     assert unknown.returncode == 1 and "no alert" in unknown.stderr
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal, Protocol
+from urllib.parse import quote
 
 from agents.worklist import MARK_TEXT, Worklist, WorklistItem
 from casewatch.delivery.allowlist import AlertView
@@ -28,6 +29,17 @@ class Batch:
     alerts: tuple[AlertView, ...]
     attempt: int = 1
     worklist: Worklist | None = field(default=None, hash=False)  # kind "worklist": the list, not alerts
+    page_url: str | None = None  # the managers' page (routing `page_url`): messages link to it
+
+    def alert_page(self, alert_id: str) -> str | None:
+        """The alert's page, when the page's address is configured: ids only in the URL."""
+        return f"{self.page_url}/ui/alerts/{alert_id}" if self.page_url else None
+
+    def worklist_page(self) -> str | None:
+        """The team's worklist on the page, for a worklist notification."""
+        if not self.page_url or self.worklist is None:
+            return None
+        return f"{self.page_url}/ui/worklist?team={quote(self.worklist.team)}"
 
     @property
     def severity(self) -> str:

@@ -41,6 +41,8 @@ def email_message(batch: Batch, *, sender: str, to: list[str]) -> EmailMessage:
 
 def _worklist_text(batch: Batch, worklist: Worklist) -> str:
     lines = [batch.headline(), ""]
+    if page := batch.worklist_page():
+        lines += [f"On the page: {page}", ""]
     if not worklist.lines:
         lines.append("Nothing is open for this team this week.")
     for line in worklist.lines:
@@ -59,6 +61,8 @@ def _worklist_text(batch: Batch, worklist: Worklist) -> str:
 
 def _worklist_html(batch: Batch, worklist: Worklist) -> str:
     parts = [f"<h2>{escape(batch.headline())}</h2>"]
+    if page := batch.worklist_page():
+        parts.append(f'<p><a href="{escape(page)}">Open the worklist on the page</a></p>')
     if not worklist.lines:
         parts.append("<p>Nothing is open for this team this week.</p>")
     else:
@@ -94,6 +98,8 @@ def _text(batch: Batch) -> str:
         lines += [f"    {title(k)}: {fact_text(v)}" for k, v in alert.facts]
         if alert.link:
             lines.append(f"    Case record: {alert.link}")
+        if page := batch.alert_page(alert.alert_id):
+            lines.append(f"    On the page: {page}")
     lines += ["", f"casewatch notification {batch.notification_id} to {batch.receiver}."]
     return "\n".join(lines) + "\n"
 
@@ -109,6 +115,8 @@ def _html(batch: Batch) -> str:
     for alert in batch.alerts:
         details = "<br>".join(f"{escape(title(k))}: {escape(fact_text(v))}" for k, v in alert.facts)
         link = f'<a href="{escape(alert.link)}">open</a>' if alert.link else ""
+        if page := batch.alert_page(alert.alert_id):
+            link += f' <a href="{escape(page)}">page</a>'
         child = escape(alert.child_id or "(team)")
         parts.append(
             f"<tr><td>{escape(alert.severity)}</td><td>{child}</td><td>{escape(alert.team)}</td>"

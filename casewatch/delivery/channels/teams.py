@@ -65,7 +65,7 @@ def card(batch: Batch, shown: list[AlertView], omitted: int) -> dict[str, Any]:
             {"type": "TextBlock", "text": f"**{title(alert.rule)}**: {alert.explanation}", "wrap": True},
             {"type": "TextBlock", "text": f"**What to do:** {alert.action}", "wrap": True, "spacing": "Small"},
         ]
-    body += [_alert_container(alert) for alert in shown]
+    body += [_alert_container(alert, batch.alert_page(alert.alert_id)) for alert in shown]
     if omitted:
         noun = "alert" if omitted == 1 else "alerts"
         body.append(
@@ -81,7 +81,7 @@ def card(batch: Batch, shown: list[AlertView], omitted: int) -> dict[str, Any]:
     return {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION, "body": body}
 
 
-def _alert_container(alert: AlertView) -> dict[str, Any]:
+def _alert_container(alert: AlertView, page: str | None) -> dict[str, Any]:
     facts = [
         {"title": "Child ID", "value": alert.child_id or "(team-level alert)"},
         {"title": "Rule", "value": title(alert.rule)},
@@ -98,9 +98,11 @@ def _alert_container(alert: AlertView) -> dict[str, Any]:
         },
         {"type": "FactSet", "facts": facts},
     ]
-    if alert.link:
-        open_record = {"type": "Action.OpenUrl", "title": "Open case record", "url": alert.link}
-        items.append({"type": "ActionSet", "actions": [open_record]})
+    actions = [{"type": "Action.OpenUrl", "title": "Open case record", "url": alert.link}] if alert.link else []
+    if page:
+        actions.append({"type": "Action.OpenUrl", "title": "Open in casewatch", "url": page})
+    if actions:
+        items.append({"type": "ActionSet", "actions": actions})
     return {"type": "Container", "separator": True, "items": items}
 
 
@@ -149,6 +151,9 @@ def worklist_card(batch: Batch, worklist: Worklist, lines: list[WorklistLine], p
             "wrap": True,
         },
     ]
+    if page := batch.worklist_page():
+        body.append({"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": "Open the worklist in "
+                                                       "casewatch", "url": page}]})  # fmt: skip
     if not worklist.lines:
         body.append({"type": "TextBlock", "text": "Nothing is open for this team this week.", "wrap": True})
     body += [_line_container(line) for line in lines]

@@ -36,6 +36,8 @@ def webhook_body(batch: Batch, now: datetime) -> bytes:
     }
     if batch.worklist is not None:  # kind "worklist": the team's weekly list, one entry per child
         document["worklist"] = batch.worklist.to_dict()
+    if batch.page_url:  # the managers' page: the worklist's, or each alert's
+        document["page"] = batch.worklist_page() or {a.alert_id: batch.alert_page(a.alert_id) for a in batch.alerts}
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
