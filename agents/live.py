@@ -39,6 +39,7 @@ from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import Rejection, dead_letter, decode_alert, decode_message, describe_validation_error, encode
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
 log = logging.getLogger("casewatch.worker")
@@ -74,6 +75,7 @@ def create_app(
     on_stored: StoredHook | None = None,
     instance_id: str | None = None,
     policy: InputPolicy = DEFAULT_POLICY,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> faust.App:
     """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the persist task.
 
@@ -85,6 +87,7 @@ def create_app(
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
+        broker_credentials=security.faust_credentials(),
         # Tables live in RocksDB under `state_dir`, with the offsets of the changelog they
         # hold: a restart reads only the changelog written since, not the whole history.
         # A new or wiped state_dir is rebuilt from the changelog, which stays the backup.
@@ -325,6 +328,7 @@ def create_app(
         instance_id=f"{instance_id}-persist" if instance_id else None,
         session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
         heartbeat_seconds=HEARTBEAT_SECONDS,
+        security=security,
     )
 
     @app.task  # type: ignore[untyped-decorator]

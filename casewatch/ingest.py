@@ -155,7 +155,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         if not settings.bootstrap_servers:
             raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try --dry-run to validate only)")
-        with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
+        with Publisher(settings.bootstrap_servers, settings.topics, security=settings.kafka_security) as publisher:
             report = ingest_files(args.paths, publisher, options=source_options(args, settings))
     print(report.summary())
     return 0
