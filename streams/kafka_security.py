@@ -38,8 +38,9 @@ class KafkaSecurity:
     password_file: Path | None = None
 
     def __post_init__(self) -> None:
-        for problem in self._problems():
-            raise KafkaSecurityError(problem)
+        problems = self._problems()
+        if problems:  # all of them at once: one restart fixes them all
+            raise KafkaSecurityError("; ".join(problems))
 
     def _problems(self) -> list[str]:
         if self.protocol not in PROTOCOLS:
@@ -84,15 +85,19 @@ class KafkaSecurity:
             return None
         try:
             context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
-            if self.cert_file is not None:
-                context.load_cert_chain(
-                    str(self.cert_file), str(self.key_file) if self.key_file else None, password=self.key_password
-                )
         except (ssl.SSLError, OSError) as error:
             raise KafkaSecurityError(
-                f"the TLS files (KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE) cannot be used: "
-                f"{error.strerror or error}"  # the reason, never the key password
+                f"KAFKA_SSL_CA_FILE {self.ca_file} holds no usable CA certificate: {_reason(error)}"
             ) from None
+        if self.cert_file is not None:
+            try:
+                key = str(self.key_file) if self.key_file else None
+                context.load_cert_chain(str(self.cert_file), key, password=self.key_password)
+            except (ssl.SSLError, OSError) as error:
+                raise KafkaSecurityError(
+                    "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not a PEM certificate and its key"
+                    f"{' (or KAFKA_SSL_KEY_PASSWORD is wrong)' if self.key_password else ''}: {_reason(error)}"
+                ) from None
         return context
 
     def client_options(self) -> dict[str, Any]:
@@ -140,3 +145,7 @@ class KafkaSecurity:
 
 
 PLAINTEXT = KafkaSecurity()
+
+
+def _reason(error: OSError) -> str:
+    return str(error.strerror or error)
