@@ -26,6 +26,8 @@ class KafkaSecurityError(ValueError):
 
 @dataclass(frozen=True)
 class KafkaSecurity:
+    """TLS and SASL settings, checked when made: a KafkaSecurityError lists every problem."""
+
     protocol: str = "PLAINTEXT"
     ca_file: Path | None = None
     cert_file: Path | None = None

@@ -70,7 +70,7 @@ def test_worker_and_ingest_over_sasl_ssl_raise_the_alert(secured: SecuredKafka, 
     created = Deployment.create(secured.bootstrap, tmp_path)
     deployment = replace(created, settings=replace(created.settings, kafka_security=secured.security()))
     settings = deployment.settings
-    assert "KAFKA_SASL_PASSWORD" not in deployment.env  # the processes read the secret file
+    assert "KAFKA_SASL_PASSWORD" not in settings.deployment_env()  # the processes read the secret file
     with running_worker(deployment) as worker:  # the worker creates the topics, over SASL_SSL too
         ingested = deployment.run_cli("ingest", *source_files(tmp_path))
         assert ingested.returncode == 0, ingested.stderr
