@@ -38,7 +38,16 @@ from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
 from schemas.alerts import Alert
 from streams.admission import DEFAULT_POLICY, InputPolicy
-from streams.codec import Rejection, dead_letter, decode_alert, decode_message, describe_validation_error, encode
+from streams.codec import (
+    Forward,
+    Rejection,
+    dead_letter,
+    decode_alert,
+    decode_message,
+    describe_validation_error,
+    encode,
+    forwarded_headers,
+)
 from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
@@ -109,8 +118,10 @@ def create_app(
     inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
     alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(topics.dead_letter, key_serializer="raw", value_serializer="raw")
+    # Each input topic alone, to forward an event to its child's partition of the same topic.
+    input_topics = {name: app.topic(name, key_serializer="raw", value_serializer="raw") for name in topics.inputs}
     # The state of a child is written to the changelog partition its key hashes to, which
-    # is the partition its events come on (decode_event refuses any other): batches may mix
+    # is the partition its events are applied on (decode_message forwards any other): batches mix
     # partitions, so the table cannot take the partition from the current event.
     states = app.Table(
         CHILD_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
@@ -164,8 +175,17 @@ def create_app(
         except (TypeError, ValueError, AttributeError):
             return None
 
-    def read_step(message: Any) -> Step | Rejection:
-        """A message of the correlate agent's topics as a step of the engine, or why not."""
+    async def forward(message: Any, partition: int) -> Awaitable[Any]:
+        """The message, unchanged (key, value, timestamp), on its child's partition of its topic,
+        with a header saying where it came from; the batch waits for the broker's acknowledgement."""
+        return await input_topics[message.topic].send(
+            key=message.key, value=message.value, partition=partition, timestamp=message.timestamp,
+            headers=forwarded_headers(message.headers, topic=message.topic, partition=message.partition,
+                                      offset=message.offset),
+        )  # fmt: skip
+
+    def read_step(message: Any) -> Step | Forward | Rejection:
+        """A message of the correlate agent's topics as a step of the engine, an event to forward, or why not."""
         if message.topic == topics.ticks:  # the clock: run the time-driven rules for this child
             try:
                 return ClockTick(message.key.decode(), decode_tick(json.loads(message.value)))
@@ -178,17 +198,19 @@ def create_app(
             partition=message.partition,
             topics=topics,
             policy=policy,
+            headers=message.headers,
         )
 
     async def correlate_batch(batch: Sequence[EventT[bytes]]) -> None:
         """Apply a batch; each child's state is read and written once per batch, not per event.
 
-        Every message ends applied, stale or dead-lettered; the batch returns only once its
-        alerts and team facts are on the broker (else it raises, and is tried again whole,
-        the tables untouched).
+        Every message ends applied, stale, forwarded or dead-lettered; the batch returns only
+        once its alerts, team facts and forwarded events are on the broker (else it raises,
+        and is tried again whole, the tables untouched).
         """
         steps: list[Step] = []
         origin: list[Any] = []  # the message of each step
+        forwarded: list[tuple[str, Awaitable[Any]]] = []  # (topic, acknowledgement)
         for item in batch:
             key = erased(item.message)
             if key is not None:  # `casewatch erase`: forget the child here too, and its steps so far
@@ -201,6 +223,9 @@ def create_app(
             step = read_step(item.message)
             if isinstance(step, Rejection):
                 await reject(item.message, step)
+                continue
+            if isinstance(step, Forward):  # applied where it arrives, by whichever worker holds that partition
+                forwarded.append((item.message.topic, await forward(item.message, step.partition)))
                 continue
             steps.append(step)
             origin.append(item.message)
@@ -229,7 +254,9 @@ def create_app(
                                                offset=message.offset, index=per_step[i]))  # fmt: skip
             per_step[i] += 1
         sent += [await team_facts.send(key=fact.team.encode(), value=fact.encode()) for fact in stamped]
-        await asyncio.gather(*sent)
+        await asyncio.gather(*sent, *(sending for _, sending in forwarded))
+        for topic, _ in forwarded:  # counted once the broker has them, as dead letters are
+            metrics.events_forwarded.labels(topic=topic).inc()
         # Only now the states: a state records the alerts it emitted, so written first, a crash
         # before the alerts were on the broker would lose them for good (the retry would find
         # them emitted). Written after, a crash at worst sends an alert again, under its id.

@@ -23,6 +23,9 @@ CONCERNS = "concern codes on contacts or referrals"
 PLAN_CATEGORIES = "plan categories of abuse"
 PLAN_OUTCOMES = "plan outcomes"
 CHILD_VIEWS = "child's views recorded on assessments"
+# No rule needs these; the QA report's practice measures do (a banner when they are missing).
+CHILD_SEEN = "child seen during assessments"
+CHILD_SEEN_ALONE = "child seen alone during assessments"
 
 NEEDS: dict[str, dict[str, tuple[str, ...]]] = {
     "rereferral_after_agreement": {"": (AGREEMENTS, REFERRALS)},
@@ -97,6 +100,10 @@ def carried(event: CaseEvent) -> set[str]:
             found.add(FACTORS)
         if event.child_views_recorded is not None:
             found.add(CHILD_VIEWS)
+        if event.child_seen is not None:
+            found.add(CHILD_SEEN)
+        if event.child_seen_alone is not None:
+            found.add(CHILD_SEEN_ALONE)
     elif isinstance(event, Plan):
         if event.categories:
             found.add(PLAN_CATEGORIES)

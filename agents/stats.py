@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from agents.calendar import add_months, within_months_after
 from schemas.events import CaseEvent, Referral
@@ -108,19 +108,7 @@ def referral_stats(events: Iterable[CaseEvent], *, as_of: date | None = None) ->
 
     `as_of` defaults to the last event's day; events after it should already be left out.
     """
-    children: set[str] = set()
-    referrals: dict[str, dict[date, _ReferralFacts]] = defaultdict(dict)
-    earliest: date | None = None
-    latest: date | None = None
-    for event in events:
-        children.add(event.child_id)
-        earliest = event.day if earliest is None else min(earliest, event.day)
-        latest = event.day if latest is None else max(latest, event.day)
-        if isinstance(event, Referral):
-            facts = referrals[event.child_id].setdefault(event.day, _ReferralFacts())
-            if facts.nfa is None:
-                facts.nfa = event.nfa
-            facts.earlier_in_12_months |= bool(event.referrals_last_12_months)
+    children, referrals, earliest, latest = _collect(events)
     flagged = _flag_re_referrals(referrals)
     today = as_of or latest
     periods: tuple[PeriodStats, ...] = ()
@@ -136,8 +124,46 @@ def referral_stats(events: Iterable[CaseEvent], *, as_of: date | None = None) ->
     )
 
 
-# (child, day, nfa, re-referral by the data, re-referral by the source's own count)
-_Flagged = tuple[str, date, bool | None, bool, bool]
+class FlaggedReferral(NamedTuple):
+    """One (child, day) referral, and whether it is a re-referral, by the data or by the source's own count."""
+
+    child_id: str
+    day: date
+    nfa: bool | None
+    in_data: bool  # an earlier referral of the child in the data lies within the 12 months before
+    from_source: bool  # the source says the child had referrals in the 12 months before
+
+    @property
+    def re_referral(self) -> bool:
+        return self.in_data or self.from_source
+
+
+_Flagged = FlaggedReferral
+
+
+def flag_referrals(events: Iterable[CaseEvent]) -> list[FlaggedReferral]:
+    """Every distinct (child, day) referral in the events, flagged as `referral_stats` counts it."""
+    return _flag_re_referrals(_collect(events)[1])
+
+
+def _collect(
+    events: Iterable[CaseEvent],
+) -> tuple[set[str], dict[str, dict[date, _ReferralFacts]], date | None, date | None]:
+    """The children, what is known of each (child, day) referral, and the first and last event days."""
+    children: set[str] = set()
+    referrals: dict[str, dict[date, _ReferralFacts]] = defaultdict(dict)
+    earliest: date | None = None
+    latest: date | None = None
+    for event in events:
+        children.add(event.child_id)
+        earliest = event.day if earliest is None else min(earliest, event.day)
+        latest = event.day if latest is None else max(latest, event.day)
+        if isinstance(event, Referral):
+            facts = referrals[event.child_id].setdefault(event.day, _ReferralFacts())
+            if facts.nfa is None:
+                facts.nfa = event.nfa
+            facts.earlier_in_12_months |= bool(event.referrals_last_12_months)
+    return children, referrals, earliest, latest
 
 
 def _flag_re_referrals(referrals: dict[str, dict[date, _ReferralFacts]]) -> list[_Flagged]:
@@ -147,7 +173,7 @@ def _flag_re_referrals(referrals: dict[str, dict[date, _ReferralFacts]]) -> list
         for day in sorted(by_day):
             facts = by_day[day]
             in_data = previous is not None and within_months_after(previous, day, DFE_WINDOW_MONTHS)
-            flagged.append((child, day, facts.nfa, in_data, facts.earlier_in_12_months))
+            flagged.append(FlaggedReferral(child, day, facts.nfa, in_data, facts.earlier_in_12_months))
             previous = day
     return flagged
 

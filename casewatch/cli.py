@@ -1,4 +1,4 @@
-"""The `casewatch` command: demo, worker, ingest, replay, alerts, simulate, broker, topics."""
+"""The `casewatch` command: demo, worker, ingest, dead-letters, replay, report, alerts, simulate, broker, topics."""
 
 import argparse
 import json
@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from casewatch import __version__
+from casewatch.dead_letters_cli import configure as configure_dead_letters
 from casewatch.delivery import commands as delivery
 from casewatch.ingest import configure as configure_ingest
 from casewatch.redaction import install_log_redaction, redact
 from casewatch.replay_cli import configure as configure_replay
+from casewatch.report.cli import configure as configure_report
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
 from casewatch.simulate_cli import configure as configure_simulate
 
@@ -79,9 +81,17 @@ def _parser() -> argparse.ArgumentParser:
 
     configure_ingest(command("ingest", "Validate source files (CIN census, Annex A, agreements CSV, JSON lines) "
                                        "and publish their events to the topics."))  # fmt: skip
+    configure_dead_letters(command("dead-letters", "List the dead-letter topic's records (`list`), explain one "
+                                   "(`show`), and publish fixed ones again (`redrive`)."))  # fmt: skip
     configure_replay(
         command("replay", "Run the rules offline over source files; print alerts and re-referral figures.")
     )
+
+    configure_report(
+        command("report", "Write the QA report (one self-contained HTML page, or JSON) from source files: "
+                          "re-referrals against England's 22.6% and CASEWATCH_CONFIG's report.comparators, written "
+                          "agreements, practice measures, alert load; and audit samples (docs/report.md).")
+    )  # fmt: skip
 
     alerts = command("alerts", "List the alerts stored in the database.")
     alerts.add_argument("--rule", help="only this rule")

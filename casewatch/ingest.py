@@ -113,6 +113,11 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help=f"files to read; the format ({', '.join(FORMATS)}) is detected from each",
     )
+    add_source_options(parser)
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """What files may not say about themselves (also for `dead-letters redrive --file`)."""
     parser.add_argument("--authority", help="authority code for event ids when the file names none (CIN: header LEA)")
     parser.add_argument("--team", help="team for records without one (default: 'LA <LEA code>', or 'LA')")
 
@@ -150,12 +155,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(report.summary())
         print("\n".join(table_lines(readiness.report())))
         return 0
-    else:
-        from streams.publish import Publisher
-
-        if not settings.bootstrap_servers:
-            raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try --dry-run to validate only)")
-        with Publisher(settings.bootstrap_servers, settings.topics, security=settings.kafka_security) as publisher:
-            report = ingest_files(args.paths, publisher, options=source_options(args, settings))
-    print(report.summary())
+    if not settings.bootstrap_servers:
+        raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try --dry-run to validate only)")
+    print(publish_files(args.paths, args, settings.bootstrap_servers, settings).summary())
     return 0
+
+
+def publish_files(paths: list[Path], args: argparse.Namespace, bootstrap: str, settings: Settings) -> IngestReport:
+    """Validate and publish files' events, dead-lettering the rest (ingest; `dead-letters redrive --file`)."""
+    from streams.publish import Publisher
+
+    with Publisher(bootstrap, settings.topics, security=settings.kafka_security) as publisher:
+        return ingest_files(paths, publisher, options=source_options(args, settings))

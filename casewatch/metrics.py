@@ -14,6 +14,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 class Metrics:
     events_consumed: Counter
     events_dead_lettered: Counter
+    events_forwarded: Counter
     events_stale: Counter
     alerts_raised: Counter
     alerts_persisted: Counter
@@ -40,6 +41,12 @@ class Metrics:
             events_dead_lettered=Counter(
                 "casewatch_events_dead_lettered_total", "Messages sent to the dead-letter topic, by reason code.",
                 ["reason"], registry=registry,
+            ),
+            events_forwarded=Counter(
+                "casewatch_events_forwarded_total",
+                "Events that arrived on another partition than their child's and were forwarded to it, by topic "
+                "(a producer that does not use the murmur2 partitioner).",
+                ["topic"], registry=registry,
             ),
             events_stale=Counter(
                 "casewatch_events_stale_total", "Events older than the state horizon, which change nothing.",

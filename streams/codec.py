@@ -6,6 +6,8 @@ personal data sent by mistake, and reasons travel into logs and metrics.
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +40,23 @@ def decode_event(
     return validate_event(document, key=key, topic=topic, partition=partition, topics=topics, policy=policy)
 
 
+# The header of an event a worker forwarded to its child's partition: where it first arrived,
+# "topic:partition:offset". An event that carries it is never forwarded twice.
+FORWARDED_FROM = "casewatch-forwarded-from"
+
+Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A valid event on another partition than its child's: the worker produces it unchanged
+    to `partition`, the one its child_id hashes to, on the same topic. The rules do not
+    depend on arrival order, so the alerts are those of an event published there."""
+
+    event: CaseEvent
+    partition: int
+
+
 def decode_message(
     raw: bytes | None,
     *,
@@ -46,12 +65,53 @@ def decode_message(
     partition: int,
     topics: Topics,
     policy: InputPolicy = DEFAULT_POLICY,
-) -> CaseEvent | Rejection:
-    """Validate a message read from an input topic. Its key must be the child ID: a message
-    without one would be placed and stored under no child (or a made-up one), so it is refused."""
+    headers: Headers = None,
+) -> CaseEvent | Forward | Rejection:
+    """Validate a message read from an input topic, and say what to do with it.
+
+    Its key must be the child ID: a message without one would be placed and stored under no
+    child (or a made-up one), so it is refused. A valid event on the wrong partition (a
+    producer with another partitioner) is to be forwarded, unless it was forwarded already:
+    then the workers disagree on the partition count, and forwarding it again would loop."""
     if key is None:
         return Rejection("missing_key", "the message has no key: publish each event keyed by its child_id")
-    return decode_event(raw, key=key, topic=topic, partition=partition, topics=topics, policy=policy)
+    event = decode_event(raw, key=key, topic=topic, topics=topics, policy=policy)
+    if isinstance(event, Rejection):
+        return event
+    home = topics.partition_for(event.child_id)
+    if partition == home:
+        return event
+    if was_forwarded(headers):
+        return _wrong_partition(
+            partition,
+            home,
+            "it was forwarded here already (header casewatch-forwarded-from), so the partition counts disagree: "
+            "check every worker's CASEWATCH_PARTITIONS against the topic's partitions",
+        )
+    return Forward(event, home)
+
+
+def forwarded_from(topic: str, partition: int, offset: int) -> tuple[str, bytes]:
+    """The header a forwarded event carries."""
+    return FORWARDED_FROM, f"{topic}:{partition}:{offset}".encode()
+
+
+def forwarded_headers(headers: Headers, *, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+    """The headers of the forwarded copy: the message's own, unchanged, and where it came from."""
+    pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+    return [*pairs, forwarded_from(topic, partition, offset)]
+
+
+def was_forwarded(headers: Headers) -> bool:
+    """Whether a message's headers (Kafka clients give pairs; some a mapping) mark it forwarded."""
+    if not headers:
+        return False
+    names = headers.keys() if isinstance(headers, Mapping) else (name for name, _ in headers)
+    return FORWARDED_FROM in names
+
+
+def _wrong_partition(partition: int, home: int, advice: str) -> Rejection:
+    return Rejection("wrong_partition", f"on partition {partition}, but its child_id belongs on {home}: {advice}")
 
 
 def parse_json(raw: bytes) -> JSONValue | Rejection:
@@ -96,9 +156,9 @@ def validate_event(
     if key is not None and key != event.child_id.encode():
         return Rejection("key_mismatch", "the message key is not the event's child_id")
     if partition is not None and topics is not None and partition != topics.partition_for(event.child_id):
-        return Rejection(
-            "wrong_partition",
-            f"on partition {partition}, but its child_id belongs on {topics.partition_for(event.child_id)}: "
+        return _wrong_partition(
+            partition,
+            topics.partition_for(event.child_id),
             "publish with the murmur2 partitioner (the Java client's default)",
         )
     return event

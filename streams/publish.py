@@ -3,6 +3,7 @@
 from collections import Counter
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -46,20 +47,31 @@ class Publisher:
             **security.client_options(),
         )
 
-    def event(self, event: CaseEvent) -> None:
-        self._send(event_record(self.topics, event))
+    def event(self, event: CaseEvent) -> Any:
+        """Send an event; the future returned is done, with the broker's answer, after `flush`."""
+        sent = self._send(event_record(self.topics, event))
         self.sent[event.event_type] += 1
+        return sent
 
     def rejection(self, raw: bytes | None, rejection: Rejection, *, origin: str) -> None:
         self._send(rejection_record(self.topics, raw, rejection, origin=origin))
         self.sent["dead_letter"] += 1
 
-    def _send(self, record: Record) -> None:
-        self._producer.send(record.topic, key=record.key, value=record.value)
+    def _send(self, record: Record) -> Any:
+        return self._producer.send(record.topic, key=record.key, value=record.value)
 
-    def raw(self, topic: str, *, key: bytes | None, value: bytes) -> None:
-        """Bytes as they are, bypassing validation: for the demo's and tests' bad messages."""
-        self._producer.send(topic, key=key, value=value)
+    def raw(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Bytes as they are, bypassing validation (and, given `partition`, the partitioner):
+        for the demo's and tests' bad messages."""
+        self._producer.send(topic, key=key, value=value, partition=partition, headers=headers)
 
     def flush(self, timeout: float = 60.0) -> None:
         self._producer.flush(timeout)

@@ -15,8 +15,8 @@ DAY_MS = 24 * 60 * 60 * 1000
 # table can be replayed from them.
 INPUT_RETENTION_MS = 400 * DAY_MS
 ALERT_RETENTION_MS = 400 * DAY_MS
-# Dead letters hold the original bytes, which may carry personal data sent by mistake:
-# keep them only long enough for the data team to act.
+# Dead letters say where a refused message was and why (never its bytes), about a child:
+# kept long enough for the data team to act (`casewatch dead-letters`), no longer.
 DEAD_LETTER_RETENTION_MS = 14 * DAY_MS
 # Internal topics of the workers. A tick is only a nudge to run the clock: stale ones are
 # worthless. Team facts are folded into the team table (which has its own changelog), but

@@ -10,12 +10,13 @@ the case system. A plan event with no outcomes at all (an extract that does not 
 them) says nothing and is not judged.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.rules.base import EventRule, Finding, RuleParams, codes, setting
 from agents.state import ChildState
 from schemas.alerts import DeliveryClass
-from schemas.events import CaseEvent, Plan
+from schemas.events import CaseEvent, Plan, PlanOutcome
 
 RULE_ID = "plan_not_smart"
 
@@ -34,9 +35,7 @@ def evaluate(state: ChildState, event: CaseEvent, params: Params) -> list[Findin
         return []
     if event.plan_type not in params.plan_types:
         return []
-    no_measure = [o.outcome_id for o in event.outcomes if not o.has_measure]
-    no_owner = [o.outcome_id for o in event.outcomes if not o.has_owner]
-    no_date = [o.outcome_id for o in event.outcomes if o.target_date is None]
+    no_measure, no_owner, no_date = outcomes_lacking(event.outcomes)
     if not (no_measure or no_owner or no_date):
         return []
     lacking = sorted({*no_measure, *no_owner, *no_date})
@@ -59,6 +58,14 @@ def evaluate(state: ChildState, event: CaseEvent, params: Params) -> list[Findin
             },
         )
     ]
+
+
+def outcomes_lacking(outcomes: Sequence[PlanOutcome]) -> tuple[list[str], list[str], list[str]]:
+    """The outcome ids without a measure, without an owner, and without a target date."""
+    no_measure = [o.outcome_id for o in outcomes if not o.has_measure]
+    no_owner = [o.outcome_id for o in outcomes if not o.has_owner]
+    no_date = [o.outcome_id for o in outcomes if o.target_date is None]
+    return no_measure, no_owner, no_date
 
 
 RULE = EventRule(

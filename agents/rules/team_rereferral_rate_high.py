@@ -278,12 +278,10 @@ def _units(state: ChildState, key: str, window: int) -> list[TeamUnit]:
         if referral is None:
             return []
         month = _month(referral_day)
-        previous = max((d for d in state.referrals if within_months_after(d, referral_day, window)), default=None)
-        front = referral.team
-        if previous is None:
+        team, front, rereferral = attribution(state, referral_day, referral.team, window)
+        if not rereferral:
             return sorted([(front, f"{month}:r"), (front, f"{month}:fr")])
-        closer = _closing_team(state, previous, referral_day) or front
-        units = [(closer, f"{month}:r"), (closer, f"{month}:rr"), (front, f"{month}:fr"), (front, f"{month}:frr")]
+        units = [(team, f"{month}:r"), (team, f"{month}:rr"), (front, f"{month}:fr"), (front, f"{month}:frr")]
         return sorted(units)
     agreement = state.agreements.get(subject)
     if agreement is None or agreement.made is None:
@@ -295,6 +293,18 @@ def _units(state: ChildState, key: str, window: int) -> list[TeamUnit]:
     if followed is not None:
         units.append((team, f"{_month(made)}:f:{_month(followed)}"))
     return sorted(units)
+
+
+def attribution(state: ChildState, referral_day: date, front_door: str, window: int) -> tuple[str, str, bool]:
+    """(the team a referral counts for, the front door that took it, whether it is a re-referral).
+
+    A re-referral (an earlier referral of the child within `window` months before) counts
+    for the team that closed the previous episode, or the front door when no closure in
+    between is known; any other referral counts for the front door."""
+    previous = max((d for d in state.referrals if within_months_after(d, referral_day, window)), default=None)
+    if previous is None:
+        return front_door, front_door, False
+    return _closing_team(state, previous, referral_day) or front_door, front_door, True
 
 
 def _closing_team(state: ChildState, previous: date, referral_day: date) -> str | None:

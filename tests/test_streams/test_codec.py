@@ -5,7 +5,16 @@ import json
 import pytest
 
 from schemas.events import Referral
-from streams.codec import Rejection, dead_letter, decode_event, decode_message
+from streams.codec import (
+    FORWARDED_FROM,
+    Forward,
+    Rejection,
+    dead_letter,
+    decode_event,
+    decode_message,
+    forwarded_from,
+    forwarded_headers,
+)
 from streams.topics import Topics
 from tests.test_agents.events import referral
 
@@ -91,3 +100,34 @@ def test_every_event_type_has_a_topic_and_all_topics_share_the_partition_count()
         assert TOPICS.for_event_type(event_type) in TOPICS.inputs
     assert {spec.partitions for spec in TOPICS.specs()} == {3}
     assert len({spec.name for spec in TOPICS.specs()}) == len(TOPICS.specs())
+
+
+def test_an_event_on_the_wrong_partition_is_to_be_forwarded_to_its_childs_once() -> None:
+    topic, home = "cw.referrals", TOPICS.partition_for("C1")
+    elsewhere = (home + 1) % 3
+    assert isinstance(decode_message(GOOD, key=b"C1", topic=topic, partition=home, topics=TOPICS), Referral)
+    moved = decode_message(GOOD, key=b"C1", topic=topic, partition=elsewhere, topics=TOPICS, headers=[])
+    assert isinstance(moved, Forward)
+    assert moved.partition == home and moved.event.child_id == "C1"
+    # Forwarded already and on a wrong partition again: the workers disagree on the partition count.
+    header = forwarded_from(topic, elsewhere, 7)
+    assert header == (FORWARDED_FROM, f"{topic}:{elsewhere}:7".encode())
+    for headers in ([("other", b"x"), header], dict([header])):
+        again = decode_message(GOOD, key=b"C1", topic=topic, partition=elsewhere, topics=TOPICS, headers=headers)
+        assert isinstance(again, Rejection) and again.code == "wrong_partition"
+        assert "forwarded here already" in again.reason and "CASEWATCH_PARTITIONS" in again.reason
+    # The copy keeps the message's own headers.
+    copied = forwarded_headers([("trace", b"1")], topic=topic, partition=elsewhere, offset=7)
+    assert copied == [("trace", b"1"), header] == forwarded_headers({"trace": b"1"}, topic=topic,
+                                                                    partition=elsewhere, offset=7)  # fmt: skip
+    # Forwarded and now on its child's partition: applied.
+    arrived = decode_message(GOOD, key=b"C1", topic=topic, partition=home, topics=TOPICS, headers=[header])
+    assert isinstance(arrived, Referral)
+
+
+def test_an_invalid_event_on_the_wrong_partition_is_dead_lettered_for_what_is_wrong_with_it() -> None:
+    topic, elsewhere = "cw.referrals", (TOPICS.partition_for("C1") + 1) % 3
+    for key, code in ((b"C2", "key_mismatch"), (b"C1", "schema")):
+        raw = GOOD if code != "schema" else b'{"event_type": "referral"}'
+        result = decode_message(raw, key=key, topic=topic, partition=elsewhere, topics=TOPICS)
+        assert isinstance(result, Rejection) and result.code == code

@@ -1,0 +1,1 @@
+"""`casewatch report`: the QA report (HTML or JSON) and its audit sample (CSV)."""
