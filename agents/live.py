@@ -49,6 +49,7 @@ from streams.codec import (
     encode,
     forwarded_headers,
 )
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import CHILD_STATE_TABLE, TEAM_STATE_TABLE, Topics
 
 log = logging.getLogger("casewatch.worker")
@@ -86,6 +87,7 @@ def create_app(
     instance_id: str | None = None,
     policy: InputPolicy = DEFAULT_POLICY,
     supervisor: Supervisor | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> faust.App:
     """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the persist task.
 
@@ -98,6 +100,7 @@ def create_app(
     app = faust.App(
         app_id,
         broker=f"kafka://{bootstrap_servers}",
+        broker_credentials=security.faust_credentials(),
         # Tables live in RocksDB under `state_dir`, with the offsets of the changelog they
         # hold: a restart reads only the changelog written since, not the whole history.
         # A new or wiped state_dir is rebuilt from the changelog, which stays the backup.
@@ -368,6 +371,7 @@ def create_app(
         instance_id=f"{instance_id}-persist" if instance_id else None,
         session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
         heartbeat_seconds=HEARTBEAT_SECONDS,
+        security=security,
     )
 
     @app.task  # type: ignore[untyped-decorator]

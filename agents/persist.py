@@ -25,6 +25,8 @@ from aiokafka.structs import OffsetAndMetadata
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, NoError
 
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
+
 log = logging.getLogger("casewatch.worker")
 
 PERSIST_BATCH = 500
@@ -36,7 +38,13 @@ def persist_group(app_id: str) -> str:
 
 
 def carry_over_offsets(
-    bootstrap_servers: str, topic: str, *, old_group: str, new_group: str, timeout: float = 30.0
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    old_group: str,
+    new_group: str,
+    timeout: float = 30.0,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> int:
     """Commit `old_group`'s offsets on `topic` for `new_group`, if it has none yet; how many.
 
@@ -48,15 +56,21 @@ def carry_over_offsets(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return _carry_over_once(bootstrap_servers, topic, old_group=old_group, new_group=new_group)
+            return _carry_over_once(
+                bootstrap_servers, topic, old_group=old_group, new_group=new_group, security=security
+            )
         except KafkaError as error:
             if not error.retriable or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
 
 
-def _carry_over_once(bootstrap_servers: str, topic: str, *, old_group: str, new_group: str) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="casewatch-persist-setup")
+def _carry_over_once(
+    bootstrap_servers: str, topic: str, *, old_group: str, new_group: str, security: KafkaSecurity
+) -> int:
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="casewatch-persist-setup", **security.client_options()
+    )
     try:
         committed = admin.list_group_offsets([new_group, old_group])
         if any(tp.topic == topic for tp in committed.get(new_group, {})):
@@ -83,6 +97,7 @@ class PersistConsumer:
         instance_id: str | None = None,
         session_timeout_seconds: float = 10.0,
         heartbeat_seconds: float = 1.0,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap_servers, self.topic, self.group_id = bootstrap_servers, topic, group_id
         self.carry_over_from = carry_over_from
@@ -90,6 +105,7 @@ class PersistConsumer:
         self.instance_id = instance_id
         self.session_timeout_ms = int(session_timeout_seconds * 1000)
         self.heartbeat_ms = int(heartbeat_seconds * 1000)
+        self.security = security
 
     async def run(self) -> None:
         """Until cancelled (the worker stopping). `handle` retries a batch until it is stored;
@@ -114,6 +130,7 @@ class PersistConsumer:
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_ms,
             max_poll_records=PERSIST_BATCH,
+            **self.security.client_options(),
         )
         await consumer.start()
         try:
@@ -139,6 +156,7 @@ class PersistConsumer:
                 self.topic,
                 old_group=self.carry_over_from,
                 new_group=self.group_id,
+                security=self.security,
             )
         except Exception as error:  # not worth a crash: without it, alerts are at worst stored again
             log.warning("persist offsets not carried over from %s: %s", self.carry_over_from, _name(error))

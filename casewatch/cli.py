@@ -299,8 +299,11 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     from streams.topic_settings import align_topic_configs
 
     bootstrap = _require_bootstrap(settings)
-    created = ensure_topics(bootstrap, settings.topics, replication_factor=settings.replication_factor)
-    changes = align_topic_configs(bootstrap, settings.topics)
+    security = settings.kafka_security
+    created = ensure_topics(
+        bootstrap, settings.topics, replication_factor=settings.replication_factor, security=security
+    )
+    changes = align_topic_configs(bootstrap, settings.topics, security=security)
     aligned = {change.topic for change in changes}
     for spec in settings.topics.specs():
         mark = "created" if spec.name in created else "aligned" if spec.name in aligned else "exists"

@@ -226,7 +226,7 @@ def _publish(events: list[tuple[DeadLetter, CaseEvent]], settings: Settings) -> 
     """Publish the events as ingest does; the ids of the letters whose event Kafka did not take, and why."""
     from streams.publish import Publisher
 
-    with Publisher(_bootstrap(settings), settings.topics) as publisher:
+    with Publisher(_bootstrap(settings), settings.topics, security=settings.kafka_security) as publisher:
         sent = [(letter, publisher.event(event)) for letter, event in events]
         publisher.flush()
     return {
@@ -277,7 +277,7 @@ def _reader(args: argparse.Namespace, settings: Settings) -> "TopicReader":
     # kafka-python logs every failed connection attempt; the command says it once, in one line.
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
-        return TopicReader(bootstrap, timeout=args.timeout)
+        return TopicReader(bootstrap, timeout=args.timeout, security=settings.kafka_security)
     except KafkaError as error:
         raise DeadLetterError(f"cannot reach Kafka at {bootstrap}: {_said(error)}") from None
 

@@ -62,7 +62,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             settings = settings.with_bootstrap(broker.bootstrap_servers)
             print(f"Kafka {broker.version} is up at {broker.bootstrap_servers}", flush=True)
         assert settings.bootstrap_servers is not None
-        ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor)
+        ensure_topics(settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor,
+                      security=settings.kafka_security)  # fmt: skip
         engine = connect(settings.database_url)
         worker = stack.enter_context(_Child(settings, "worker"))
         print(f"Worker started (pid {worker.pid}); metrics at http://127.0.0.1:{settings.metrics_port}/metrics")
@@ -74,7 +75,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         expected = replay(events, rules, as_of=datetime.now(UTC).date()).alerts
         alerts = _AlertTail(settings)
         started = time.monotonic()
-        with Publisher(settings.bootstrap_servers, settings.topics) as publisher:
+        with Publisher(settings.bootstrap_servers, settings.topics, security=settings.kafka_security) as publisher:
             for event in events:
                 publisher.event(event)
             for raw in BAD_MESSAGES:
@@ -198,7 +199,10 @@ class _AlertTail:
 
     def __init__(self, settings: Settings) -> None:
         self._consumer = KafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+            bootstrap_servers=settings.bootstrap_servers,
+            enable_auto_commit=False,
+            group_id=None,
+            **settings.kafka_security.client_options(),
         )
         partitions = [TopicPartition(settings.topics.alerts, p) for p in range(settings.partitions)]
         self._consumer.assign(partitions)

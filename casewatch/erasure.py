@@ -92,7 +92,8 @@ def tell_kafka(settings: Settings, child_id: str) -> int:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: erasure must reach the workers' state")
     topics, key = settings.topics, child_id.encode()
     partition = topics.partition_for(child_id)  # the partition the child's events and state live on
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, client_id="casewatch-erase", acks="all")
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, client_id="casewatch-erase", acks="all",
+                             **settings.kafka_security.client_options())  # fmt: skip
     try:
         producer.send(topics.ticks, key=key, value=json.dumps({"kind": ERASE_KIND}).encode(), partition=partition)
         changelogs = [spec.name for spec in topics.changelogs(settings.app_id) if CHILD_STATE_TABLE in spec.name]

@@ -165,5 +165,5 @@ def publish_files(paths: list[Path], args: argparse.Namespace, bootstrap: str, s
     """Validate and publish files' events, dead-lettering the rest (ingest; `dead-letters redrive --file`)."""
     from streams.publish import Publisher
 
-    with Publisher(bootstrap, settings.topics) as publisher:
+    with Publisher(bootstrap, settings.topics, security=settings.kafka_security) as publisher:
         return ingest_files(paths, publisher, options=source_options(args, settings))

@@ -3,6 +3,11 @@
 The jars come from Maven Central through `mvn` into a cache outside the repository
 (once; later starts reuse them). The broker runs in KRaft mode as one node that is both
 controller and broker, in a folder of its own, and is stopped cleanly.
+
+By default its one client listener is PLAINTEXT, for the demo and the tests. With a
+`SaslSslListener` it is SASL_SSL instead, as a council's cluster would be: TLS with the
+keystore given (and client certificates required), and users who sign in with PLAIN,
+SCRAM-SHA-256 or SCRAM-SHA-512. The controller listener stays PLAINTEXT on loopback.
 """
 
 import base64
@@ -15,6 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -45,6 +52,26 @@ READY_LINE = "Kafka Server started"
 
 class KafkaSetupError(RuntimeError):
     """The local broker could not be fetched or started; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SaslSslListener:
+    """A SASL_SSL client listener: the broker's TLS stores and the users who may sign in."""
+
+    keystore: Path  # PKCS12: the broker's key and its certificate for 127.0.0.1
+    truststore: Path  # PKCS12: the CA that client certificates (and the broker's own) are checked against
+    store_password: str  # of both stores, and of the key in the keystore
+    users: Mapping[str, str]  # name -> password, for PLAIN and both SCRAM mechanisms
+    client_certificates: bool = True  # ssl.client.auth=required: a client without one is refused
+
+    def __post_init__(self) -> None:
+        quoted = [self.store_password, *self.users, *self.users.values()]
+        if not self.users or any(not value or '"' in value or "\\" in value for value in quoted):
+            raise KafkaSetupError("SASL users and passwords must be given, without quotes or backslashes")
+
+
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
 
 
 def cache_dir() -> Path:
@@ -101,12 +128,14 @@ class LocalKafka:
         data_dir: Path | None = None,
         version: str = KAFKA_VERSION,
         heap: str = "512m",
+        sasl_ssl: SaslSslListener | None = None,
     ) -> None:
         self.version = version
         self.port = port or free_port()
         self._owns_dir = data_dir is None
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="casewatch-kafka-"))
         self.heap = heap
+        self.sasl_ssl = sasl_ssl
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -131,11 +160,8 @@ class LocalKafka:
         if not (store / "meta.properties").exists():
             # A leading "-" would be read as an option by the storage tool (1 run in 64 failed).
             cluster_id = "k" + base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")[1:]
-            formatted = subprocess.run(
-                [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
-                capture_output=True,
-                text=True,
-            )
+            command = [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)]
+            formatted = subprocess.run([*command, *self._scram_users()], capture_output=True, text=True)
             if formatted.returncode != 0:
                 output = (formatted.stdout + formatted.stderr)[-2000:]
                 raise KafkaSetupError(f"formatting the KRaft store failed (exit {formatted.returncode}):\n{output}")
@@ -147,14 +173,16 @@ class LocalKafka:
     def _write_config(self) -> Path:
         controller = free_port()
         (self.data_dir / "log4j.properties").write_text(LOG4J.format(log=self.log_file))
+        client = "PLAINTEXT" if self.sasl_ssl is None else "SASL_SSL"
         config = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{controller}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "listeners": f"{client}://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{controller}",
+            "advertised.listeners": f"{client}://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": client,
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": f"{client}:{client},CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.data_dir / "store"),
             # casewatch creates its topics with their partitions; a typo must not create one.
             "auto.create.topics.enable": "false",
@@ -164,10 +192,49 @@ class LocalKafka:
             "transaction.state.log.min.isr": "1",
             "transaction.state.log.num.partitions": "4",
             "group.initial.rebalance.delay.ms": "0",
+            **self._sasl_ssl_config(),
         }
         path = self.data_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in config.items()))
         return path
+
+    def _sasl_ssl_config(self) -> dict[str, str]:
+        listener = self.sasl_ssl
+        if listener is None:
+            return {}
+        # The broker signs in to itself (inter-broker traffic) with PLAIN, as a user of its own.
+        broker_password = uuid.uuid4().hex
+        users = {"casewatch-broker": broker_password, **listener.users}
+        plain = " ".join(f'user_{name}="{password}"' for name, password in users.items())
+        prefix = "listener.name.sasl_ssl"
+        return {
+            "sasl.enabled.mechanisms": ",".join(SASL_MECHANISMS),
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            f"{prefix}.plain.sasl.jaas.config": "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="casewatch-broker" password="{broker_password}" {plain};',
+            # SCRAM credentials live in the cluster metadata, written when the store is formatted.
+            **{f"{prefix}.{m.lower()}.sasl.jaas.config": f"{SCRAM_LOGIN} required;" for m in SASL_MECHANISMS[1:]},
+            "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.location": str(listener.keystore),
+            "ssl.keystore.password": listener.store_password,
+            "ssl.key.password": listener.store_password,
+            "ssl.truststore.type": "PKCS12",
+            "ssl.truststore.location": str(listener.truststore),
+            "ssl.truststore.password": listener.store_password,
+            # Prefixed: the broker-wide ssl.client.auth applies to SSL listeners only, not SASL_SSL ones.
+            f"{prefix}.ssl.client.auth": "required" if listener.client_certificates else "none",
+        }
+
+    def _scram_users(self) -> list[str]:
+        """The storage tool's arguments that give each user SCRAM credentials (KRaft keeps them in its metadata)."""
+        if self.sasl_ssl is None:
+            return []
+        return [
+            argument
+            for name, password in self.sasl_ssl.users.items()
+            for mechanism in SASL_MECHANISMS[1:]
+            for argument in ("--add-scram", f"{mechanism}=[name={name},password={password}]")
+        ]
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

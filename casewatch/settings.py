@@ -7,6 +7,7 @@ from pathlib import Path
 
 from agents.rules import RulesConfig, RulesConfigError
 from casewatch.redaction import database_password, mask_database_url, register_secret
+from streams.kafka_security import PLAINTEXT, KafkaSecurity, KafkaSecurityError
 from streams.topics import Topics
 
 
@@ -22,6 +23,8 @@ class Settings:
     """
 
     bootstrap_servers: str | None = None
+    # TLS and SASL for every Kafka client (streams.kafka_security); PLAINTEXT by default.
+    kafka_security: KafkaSecurity = PLAINTEXT
     topic_prefix: str = "casewatch"
     partitions: int = 6
     replication_factor: int = 1
@@ -72,6 +75,7 @@ class Settings:
         }
         if self.bootstrap_servers:
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap_servers
+        env.update(self.kafka_security.environment())
         if self.config_path:
             env["CASEWATCH_CONFIG"] = str(self.config_path)
         return env
@@ -94,6 +98,7 @@ class Settings:
                 raise SettingsError(f"CASEWATCH_WINDOW_MONTHS: {error.reason}") from None
         settings = cls(
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            kafka_security=_kafka_security(env),
             topic_prefix=env.get("CASEWATCH_TOPIC_PREFIX", default.topic_prefix),
             partitions=_int(env, "CASEWATCH_PARTITIONS", default.partitions, minimum=1),
             replication_factor=_int(env, "CASEWATCH_REPLICATION_FACTOR", default.replication_factor, minimum=1),
@@ -112,11 +117,14 @@ class Settings:
             retention_days=_int(env, "CASEWATCH_RETENTION_DAYS", default.retention_days, minimum=1),
             rules=rules,
         )
+        kafka = settings.kafka_security
         for secret in (
             *settings.api_tokens,
             database_password(settings.database_url),
             settings.erasure_key,
             settings.session_key,
+            kafka.password,
+            kafka.key_password,
         ):
             register_secret(secret)  # scrubbed from every log line from now on (casewatch.redaction)
         return settings
@@ -125,6 +133,14 @@ class Settings:
 ENVIRONMENT_HELP = """\
 environment:
   KAFKA_BOOTSTRAP_SERVERS       Kafka to use (host:port,...); unset: demo starts a local broker
+  KAFKA_SECURITY_PROTOCOL       PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL
+  KAFKA_SSL_CA_FILE             PEM CA certificate(s) the brokers' certificates are checked against
+  KAFKA_SSL_CERT_FILE           PEM client certificate, if the cluster asks for one
+  KAFKA_SSL_KEY_FILE            PEM private key of the client certificate
+  KAFKA_SSL_KEY_PASSWORD        password of that key, if it is encrypted
+  KAFKA_SASL_MECHANISM          PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+  KAFKA_SASL_USERNAME           SASL user name
+  KAFKA_SASL_PASSWORD           SASL password (or KAFKA_SASL_PASSWORD_FILE: a file holding it)
   CASEWATCH_DATABASE_URL        SQLAlchemy URL for alerts (default sqlite:///casewatch.db)
   CASEWATCH_TOPIC_PREFIX        prefix of every topic name (default casewatch)
   CASEWATCH_PARTITIONS          partitions of every topic (default 6)
@@ -158,6 +174,39 @@ def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
         raise SettingsError(f"{name} is not set, and the configuration file names it")
     register_secret(value)  # from now on scrubbed from every log line (casewatch.redaction)
     return value
+
+
+def _kafka_security(env: Mapping[str, str]) -> KafkaSecurity:
+    """TLS and SASL settings, checked now (files there, SASL complete, the TLS files readable)."""
+    password, password_file = env.get("KAFKA_SASL_PASSWORD") or None, _path(env, "KAFKA_SASL_PASSWORD_FILE")
+    if password_file is not None:
+        if password is not None:
+            raise SettingsError("set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both")
+        try:
+            password = password_file.read_text().strip()  # a secret file usually ends in a newline
+        except OSError as error:
+            raise SettingsError(f"KAFKA_SASL_PASSWORD_FILE: cannot read {password_file} ({error.strerror})") from None
+    try:
+        security = KafkaSecurity(
+            protocol=env.get("KAFKA_SECURITY_PROTOCOL", "").strip().upper() or "PLAINTEXT",
+            ca_file=_path(env, "KAFKA_SSL_CA_FILE"),
+            cert_file=_path(env, "KAFKA_SSL_CERT_FILE"),
+            key_file=_path(env, "KAFKA_SSL_KEY_FILE"),
+            key_password=env.get("KAFKA_SSL_KEY_PASSWORD") or None,
+            sasl_mechanism=(env.get("KAFKA_SASL_MECHANISM") or "").strip().upper() or None,
+            username=env.get("KAFKA_SASL_USERNAME") or None,
+            password=password,
+            password_file=password_file,
+        )
+        security.ssl_context  # noqa: B018  # built now: a bad certificate or key stops start-up here
+    except KafkaSecurityError as error:
+        raise SettingsError(str(error)) from None
+    return security
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name)
+    return Path(value) if value else None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -34,6 +34,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         settings.topics,
         replication_factor=settings.replication_factor,
         app_id=settings.app_id,
+        security=settings.kafka_security,
     )
     if created:
         logging.getLogger("casewatch.worker").warning("created topics %s", ", ".join(created))
@@ -56,6 +57,7 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
         instance_id=instance_id(settings.app_id, state_dir),
         policy=policy,
         supervisor=supervisor,
+        security=settings.kafka_security,
     )
     RedactingWorker(app, loglevel=loglevel).execute_from_commandline()
 

@@ -8,6 +8,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import Topics
 
 
@@ -22,6 +23,7 @@ def ensure_topics(
     replication_factor: int = 1,
     timeout: float = 60.0,
     app_id: str | None = None,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> list[str]:
     """Create the missing topics; check that existing ones have the declared partitions.
 
@@ -29,7 +31,7 @@ def ensure_topics(
     count that differs from the declaration is an error: it would break co-partitioning by child.
     """
     specs = topics.specs() + (topics.changelogs(app_id) if app_id is not None else [])
-    admin = _admin(bootstrap_servers, timeout)
+    admin = _admin(bootstrap_servers, timeout, security)
     try:
         existing = set(admin.list_topics())
         missing = [spec for spec in specs if spec.name not in existing]
@@ -45,11 +47,13 @@ def ensure_topics(
         admin.close()
 
 
-def _admin(bootstrap_servers: str, timeout: float) -> KafkaAdminClient:
+def _admin(bootstrap_servers: str, timeout: float, security: KafkaSecurity = PLAINTEXT) -> KafkaAdminClient:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="casewatch-admin")
+            return KafkaAdminClient(
+                bootstrap_servers=bootstrap_servers, client_id="casewatch-admin", **security.client_options()
+            )
         except KafkaError as error:
             if time.monotonic() > deadline:
                 raise TopicSetupError(f"cannot reach Kafka at {bootstrap_servers}: {error}") from error

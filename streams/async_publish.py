@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from kafka.errors import KafkaError as AdminError
 
 from streams.admin import TopicSetupError, ensure_topics
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.publish import Record
 from streams.topics import Topics
 
@@ -29,12 +30,19 @@ class AsyncPublisher:
     """An aiokafka producer, started on first use (and again after a failed start)."""
 
     def __init__(
-        self, bootstrap_servers: str, topics: Topics, *, replication_factor: int = 1, timeout: float = 15.0
+        self,
+        bootstrap_servers: str,
+        topics: Topics,
+        *,
+        replication_factor: int = 1,
+        timeout: float = 15.0,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topics = topics
         self.replication_factor = replication_factor
         self.timeout = timeout
+        self.security = security
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
 
@@ -75,6 +83,7 @@ class AsyncPublisher:
             enable_idempotence=True,  # a retried send is written once
             linger_ms=5,
             request_timeout_ms=int(self.timeout * 1000),
+            **self.security.client_options(),
         )
         try:
             async with asyncio.timeout(self.timeout):
@@ -87,6 +96,7 @@ class AsyncPublisher:
                 self.topics,
                 replication_factor=self.replication_factor,
                 timeout=self.timeout,
+                security=self.security,
             )
         except (KafkaError, AdminError, OSError, TimeoutError, TopicSetupError) as error:
             await producer.stop()

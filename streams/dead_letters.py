@@ -21,6 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 from schemas.events import CaseEvent
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import Rejection, decode_event
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import Topics
 
 
@@ -168,7 +169,7 @@ def redrive_event(
 class TopicReader:
     """Reads records back from Kafka with kafka-python, never waiting longer than `timeout` seconds."""
 
-    def __init__(self, bootstrap_servers: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, bootstrap_servers: str, *, timeout: float = 30.0, security: KafkaSecurity = PLAINTEXT) -> None:
         self.timeout = timeout
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -177,6 +178,7 @@ class TopicReader:
             enable_auto_commit=False,
             request_timeout_ms=int(timeout * 1000),
             bootstrap_timeout_ms=int(timeout * 1000),
+            **security.client_options(),
         )
 
     def read_all(self, topic: str) -> list[Any]:

@@ -9,6 +9,7 @@ from kafka import KafkaProducer
 
 from schemas.events import CaseEvent
 from streams.codec import Rejection, dead_letter, encode
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import Topics
 
 
@@ -34,7 +35,7 @@ def rejection_record(topics: Topics, raw: bytes | None, rejection: Rejection, *,
 class Publisher:
     """A kafka-python producer that knows casewatch's topics. Keys are child IDs."""
 
-    def __init__(self, bootstrap_servers: str, topics: Topics) -> None:
+    def __init__(self, bootstrap_servers: str, topics: Topics, *, security: KafkaSecurity = PLAINTEXT) -> None:
         self.topics = topics
         self.sent: Counter[str] = Counter()
         self._producer = KafkaProducer(
@@ -43,6 +44,7 @@ class Publisher:
             acks="all",
             linger_ms=20,
             retries=5,
+            **security.client_options(),
         )
 
     def event(self, event: CaseEvent) -> Any:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from kafka.admin import ConfigResource
 
 from streams.admin import TopicSetupError, _admin
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import Topics
 
 
@@ -24,13 +25,15 @@ class ConfigChange:
     now: str
 
 
-def align_topic_configs(bootstrap_servers: str, topics: Topics, *, timeout: float = 60.0) -> list[ConfigChange]:
+def align_topic_configs(
+    bootstrap_servers: str, topics: Topics, *, timeout: float = 60.0, security: KafkaSecurity = PLAINTEXT
+) -> list[ConfigChange]:
     """Set each existing topic's declared settings (retention.ms, cleanup.policy) where they differ.
 
     Only the declared keys are touched (an incremental alter: other settings stay as they
     are). Returns what was changed.
     """
-    admin = _admin(bootstrap_servers, timeout)  # the same wait for the cluster as ensure_topics
+    admin = _admin(bootstrap_servers, timeout, security)  # the same wait for the cluster as ensure_topics
     try:
         existing = set(admin.list_topics())
         specs = [spec for spec in topics.specs() if spec.name in existing]

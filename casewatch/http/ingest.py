@@ -189,7 +189,10 @@ def install(app: web.Application, settings: Settings, registry: CollectorRegistr
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set: the ingest endpoint publishes to Kafka")
     publisher = AsyncPublisher(
-        settings.bootstrap_servers, settings.topics, replication_factor=settings.replication_factor
+        settings.bootstrap_servers,
+        settings.topics,
+        replication_factor=settings.replication_factor,
+        security=settings.kafka_security,
     )
     endpoint = EventsEndpoint(
         topics=settings.topics,

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 from casewatch.local_kafka import free_port
 from casewatch.metrics import scrape
 from casewatch.settings import Settings
+from streams.kafka_security import PLAINTEXT, KafkaSecurity
 
 
 @dataclass(frozen=True)
@@ -139,9 +140,13 @@ def wait_until(check: Callable[[], Any], timeout: float, describe: Callable[[], 
         time.sleep(0.25)
 
 
-def read_topic(bootstrap: str, topic: str, partitions: int, timeout: float = 20) -> list[Any]:
+def read_topic(
+    bootstrap: str, topic: str, partitions: int, timeout: float = 20, *, security: KafkaSecurity = PLAINTEXT
+) -> list[Any]:
     """Every record on a topic, from the beginning to the end it has now."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **security.client_options()
+    )
     try:
         assigned = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(assigned)
