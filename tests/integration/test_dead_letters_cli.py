@@ -1,6 +1,8 @@
 """`casewatch dead-letters` through the real CLI process, the real broker and the real worker."""
 
 import json
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from casewatch.storage import connect, list_alerts
@@ -9,6 +11,11 @@ from streams.codec import encode
 from streams.publish import Publisher
 from tests.integration.support import Deployment, running_worker, wait_until
 from tests.integration.test_worker_end_to_end import AGREEMENT, REFERRAL
+
+
+def dead_letters(cli: Callable[..., subprocess.CompletedProcess[str]], *args: str) -> subprocess.CompletedProcess[str]:
+    """`casewatch dead-letters ...` with a read bound a loaded machine cannot reach (the default is 30 s)."""
+    return cli("dead-letters", *args, "--timeout", "120")
 
 
 def of(child: str, event: CaseEvent) -> CaseEvent:
@@ -40,33 +47,33 @@ def test_fixed_dead_letters_redriven_raise_their_alert_once_and_a_second_redrive
         database = connect(settings.database_url)
         assert list_alerts(engine=database) == []
 
-        listed = cli("dead-letters", "list", "--format", "json")
+        listed = dead_letters(cli, "list", "--format", "json")
         assert listed.returncode == 0, listed.stderr
         letters = {d["code"]: d for d in json.loads(listed.stdout)}
         assert sorted(letters) == ["key_mismatch", "schema", "wrong_topic"]
         assert (letters["key_mismatch"]["topic"], letters["wrong_topic"]["topic"]) == (agreements, agreements)
         assert letters["schema"]["topic"].endswith("bad.jsonl:1")
         assert all(d["id"].startswith(f"{topics.dead_letter}:") for d in letters.values())
-        table = cli("dead-letters", "list", "--reason", "key_mismatch")
+        table = dead_letters(cli, "list", "--reason", "key_mismatch")
         assert table.returncode == 0 and letters["key_mismatch"]["id"] in table.stdout
         assert letters["wrong_topic"]["id"] not in table.stdout and "key_mismatch" in table.stdout
 
-        shown = cli("dead-letters", "show", letters["key_mismatch"]["id"])
+        shown = dead_letters(cli, "show", letters["key_mismatch"]["id"])
         assert shown.returncode == 0, shown.stderr
         assert "the message key is not the event's child_id" in shown.stdout
         assert f"still on {agreements}[" in shown.stdout and "redrivable:    yes" in shown.stdout
-        from_file = json.loads(cli("dead-letters", "show", letters["schema"]["id"], "--format", "json").stdout)
+        from_file = json.loads(dead_letters(cli, "show", letters["schema"]["id"], "--format", "json").stdout)
         assert from_file["redrivable"] is False and "--file" in from_file["why_not"]
 
-        dry = cli("dead-letters", "redrive", "--all", "--dry-run")
+        dry = dead_letters(cli, "redrive", "--all", "--dry-run")
         assert dry.returncode == 1 and "would redrive 2 of 3 dead-letter records; 1 skipped" in dry.stdout
         assert f"would redrive {letters['key_mismatch']['id']}" in dry.stdout
 
         # Fixed: C1 and C2 from where they were on their topic, C3 from the corrected file.
-        redriven = cli("dead-letters", "redrive", letters["key_mismatch"]["id"], letters["wrong_topic"]["id"])
+        redriven = dead_letters(cli, "redrive", letters["key_mismatch"]["id"], letters["wrong_topic"]["id"])
         assert redriven.returncode == 0, redriven.stdout + redriven.stderr
         assert "redrove 2 of 2" in redriven.stdout
-        from_fixed = cli("dead-letters", "redrive", "--file", str(fixed_file))
+        from_fixed = dead_letters(cli, "redrive", "--file", str(fixed_file))
         assert from_fixed.returncode == 0, from_fixed.stderr
         assert "accepted 2 events, rejected 0" in from_fixed.stdout
         expected = [("C1", "rereferral_after_agreement"), ("C2", "rereferral_after_agreement"),
@@ -76,9 +83,9 @@ def test_fixed_dead_letters_redriven_raise_their_alert_once_and_a_second_redrive
         consumed = worker.metric("casewatch_events_consumed_total")
 
         # Again: the same event ids, so the worker reads them and raises nothing new.
-        again = cli("dead-letters", "redrive", "--reason", "key_mismatch", "--reason", "wrong_topic")
+        again = dead_letters(cli, "redrive", "--reason", "key_mismatch", "--reason", "wrong_topic")
         assert again.returncode == 0 and "redrove 2 of 2" in again.stdout, again.stdout + again.stderr
-        assert cli("dead-letters", "redrive", "--file", str(fixed_file)).returncode == 0
+        assert dead_letters(cli, "redrive", "--file", str(fixed_file)).returncode == 0
         wait_until(lambda: worker.metric("casewatch_events_consumed_total") >= consumed + 4, 60, worker.describe)
         assert worker.metric("casewatch_alerts_raised_total") == 3
     assert sorted((a.child_id, a.rule) for a in list_alerts(engine=database)) == expected
@@ -97,14 +104,14 @@ def test_a_redrive_refuses_what_it_cannot_check_and_says_why(deployment: Deploym
                   "original_sha256": "0" * 64, "original_size": 10}  # fmt: skip
         publisher.raw(topics.dead_letter, key=None, value=json.dumps(forged).encode(), partition=0)
     cli = deployment.run_cli
-    refused = cli("dead-letters", "redrive", "--all")
+    refused = dead_letters(cli, "redrive", "--all")
     assert refused.returncode == 1
     assert "does not match the dead-letter record's SHA-256" in refused.stdout
     assert "redrove 0 of 1" in refused.stdout
-    nothing = cli("dead-letters", "redrive")
+    nothing = dead_letters(cli, "redrive")
     assert nothing.returncode == 2 and "name the records to redrive" in nothing.stderr
-    bad_id = cli("dead-letters", "show", "elsewhere:0:1")
+    bad_id = dead_letters(cli, "show", "elsewhere:0:1")
     assert bad_id.returncode == 2 and "not on this deployment's dead-letter topic" in bad_id.stderr
-    absent = cli("dead-letters", "show", f"{topics.dead_letter}:0:99")
+    absent = dead_letters(cli, "show", f"{topics.dead_letter}:0:99")
     assert absent.returncode == 1 and "no dead-letter record at" in absent.stderr
     assert "Traceback" not in refused.stderr + nothing.stderr + bad_id.stderr + absent.stderr
