@@ -1,18 +1,168 @@
-"""Settings: the one reader of the environment. Everything else takes a Settings."""
+"""Settings: the one reader of the environment. Everything else takes a Settings.
+
+Values come from three places, the first that has a variable winning: the process
+environment, a `.env` file (in the working directory, or `--env-file`), and for every
+secret a `NAME_FILE` variable naming a file that holds it (Docker and Kubernetes secrets
+are files). pydantic-settings reads the first two (quoting, `export`, comments in .env);
+the checks below turn each value into its type with a message that names the variable.
+`layered_environment` says where each value came from, for `casewatch config show`.
+"""
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
+
+from pydantic import create_model
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
 
 from agents.rules import RulesConfig, RulesConfigError
 from casewatch.redaction import database_password, mask_database_url, register_secret
 from streams.kafka_security import PLAINTEXT, KafkaSecurity, KafkaSecurityError
 from streams.topics import Topics
 
+DEFAULT_ENV_FILE = Path(".env")
+Source = Literal["default", "environment", ".env", "file"]
+
 
 class SettingsError(ValueError):
     """A setting has a value casewatch cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its help line (with its default), and whether it is a secret."""
+
+    name: str
+    help: str
+    default: str | None = None
+    secret: bool = False
+
+    def help_line(self) -> str:
+        text = self.help + (f" (default {self.default})" if self.default is not None else "")
+        if self.secret:
+            text += f"; or {self.name}_FILE: a file holding it"
+        return f"  {self.name:<29} " + text.replace("\n", "\n" + " " * 32)
+
+
+VARIABLES = (
+    Variable("KAFKA_BOOTSTRAP_SERVERS", "Kafka to use (host:port,...); unset: demo starts a local broker"),
+    Variable("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", "PLAINTEXT"),
+    Variable("KAFKA_SSL_CA_FILE", "PEM CA certificate(s) the brokers' certificates are checked against"),
+    Variable("KAFKA_SSL_CERT_FILE", "PEM client certificate, if the cluster asks for one"),
+    Variable("KAFKA_SSL_KEY_FILE", "PEM private key of the client certificate"),
+    Variable("KAFKA_SSL_KEY_PASSWORD", "password of that key, if it is encrypted", secret=True),
+    Variable("KAFKA_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"),
+    Variable("KAFKA_SASL_USERNAME", "SASL user name"),
+    Variable("KAFKA_SASL_PASSWORD", "SASL password", secret=True),
+    Variable("CASEWATCH_DATABASE_URL", "SQLAlchemy URL for alerts", "sqlite:///casewatch.db", secret=True),
+    Variable("CASEWATCH_TOPIC_PREFIX", "prefix of every topic name", "casewatch"),
+    Variable("CASEWATCH_PARTITIONS", "partitions of every topic", "6"),
+    Variable("CASEWATCH_REPLICATION_FACTOR", "replication of created topics", "1"),
+    Variable("CASEWATCH_APP_ID", "Faust application id / consumer group", "casewatch"),
+    Variable("CASEWATCH_METRICS_PORT", "Prometheus metrics port, 0 to disable", "9108"),
+    Variable("CASEWATCH_STATE_DIR", "worker state folder", ".casewatch"),
+    Variable(
+        "CASEWATCH_CONFIG", "YAML configuration file (rules, routing, access); --config beats it; unset: defaults"
+    ),
+    Variable(
+        "CASEWATCH_API_TOKENS",
+        "comma-separated bearer tokens for the HTTP API (32+ characters each;\n"
+        "roles ingest and metrics: other roles are given in the file's access:)",
+        secret=True,
+    ),
+    Variable(
+        "CASEWATCH_SESSION_KEY", "key (32+ characters) signing the web page's sign-ins; unset: random", secret=True
+    ),
+    Variable("CASEWATCH_HTTP_HOST", "HTTP API address", "127.0.0.1"),
+    Variable("CASEWATCH_HTTP_PORT", "HTTP API port", "8080"),
+    Variable("CASEWATCH_MAX_BODY_BYTES", "largest HTTP request body in bytes", "1048576"),
+    Variable("CASEWATCH_BODY_TIMEOUT", "seconds an HTTP request body may take to arrive", "30"),
+    Variable(
+        "CASEWATCH_ERASURE_KEY", "HMAC key (32+ characters) naming erased children in the audit log", secret=True
+    ),
+    Variable("CASEWATCH_RETENTION_DAYS", "alerts, notifications and audit rows kept this many days", "400"),
+    Variable("CASEWATCH_WINDOW_MONTHS", "re-referral window in calendar months (the file may override)", "12"),
+    Variable("CASEWATCH_LINK_TEMPLATE", "case-system link, e.g. https://lcs.example/child/{child_id} (likewise)"),
+    Variable("CASEWATCH_CACHE_DIR", "where Kafka jars are kept", "~/.cache/casewatch"),
+)
+SECRETS = frozenset(v.name for v in VARIABLES if v.secret)
+_NAMES = (*(v.name for v in VARIABLES), *(f"{name}_FILE" for name in sorted(SECRETS)))
+
+ENVIRONMENT_HELP = (
+    "environment (also read from ./.env or --env-file; the environment wins):\n"
+    + "\n".join(v.help_line() for v in VARIABLES)
+    + "\n"
+)
+
+# pydantic-settings reads the declared names only, case-sensitively (KAFKA_* and CASEWATCH_* are upper case).
+_Environment = create_model(  # type: ignore[call-overload]
+    "_Environment",
+    __base__=BaseSettings,
+    __config__=SettingsConfigDict(case_sensitive=True, extra="ignore"),
+    **{name: (str | None, None) for name in _NAMES},
+)
+
+
+# The .env file's every variable, read at start, for `environment_value`.
+_DOTENV: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class LayeredEnvironment:
+    """The variables casewatch reads, each with where its value came from."""
+
+    values: dict[str, str]
+    sources: dict[str, str]
+    env_file: Path | None = None
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+
+def layered_environment(env: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> LayeredEnvironment:
+    """The environment (or `env`), over the .env file, with every `NAME_FILE` secret read.
+
+    With `env` given (tests, child processes) only an explicit `env_file` is read, so a stray
+    .env in the working directory cannot change what a test sees.
+    """
+    if env_file is None and env is None and DEFAULT_ENV_FILE.is_file():
+        env_file = DEFAULT_ENV_FILE
+    dotenv: dict[str, str] = {}
+    if env_file is not None:
+        if not env_file.is_file():
+            raise SettingsError(f"--env-file: no such file: {env_file}")
+        every = DotEnvSettingsSource(_Environment, env_file=env_file)()
+        dotenv = _known(every)
+        if env is None:  # what the configuration file names (`password_env:`) may be in .env too
+            _DOTENV.update({name: str(value) for name, value in every.items() if value is not None})
+    environ = _known(EnvSettingsSource(_Environment)() if env is None else env)
+    values = dotenv | environ
+    sources = {name: ".env" for name in dotenv} | {name: "environment" for name in environ}
+    for name in sorted(SECRETS):
+        path = values.pop(f"{name}_FILE", None)
+        if not path:
+            continue
+        if values.get(name):
+            raise SettingsError(f"set {name} or {name}_FILE, not both")
+        values[name] = _secret_file(f"{name}_FILE", Path(path))
+        sources[name] = f"file {path}"
+        if name == "KAFKA_SASL_PASSWORD":  # kept, so child processes are given the file, not the password
+            values["KAFKA_SASL_PASSWORD_FILE"] = path
+    return LayeredEnvironment(values=values, sources=sources, env_file=env_file)
+
+
+def _known(found: Mapping[str, object]) -> dict[str, str]:
+    return {name: str(value) for name, value in found.items() if name in _NAMES and value is not None}
+
+
+def _secret_file(variable: str, path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()  # a secret file usually ends in a newline
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8 text"
+        raise SettingsError(f"{variable}: cannot read {path} ({reason})") from None
 
 
 @dataclass(frozen=True)
@@ -81,8 +231,9 @@ class Settings:
         return env
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> "Settings":
+        """The settings from the environment (or `env`), the .env file and the secret files."""
+        env = layered_environment(env, env_file=env_file).values
         default = cls()
         # The environment gives the rules' base; the file at CASEWATCH_CONFIG, read when the
         # worker or replay starts (casewatch.config_file), overrides what it sets.
@@ -130,46 +281,18 @@ class Settings:
         return settings
 
 
-ENVIRONMENT_HELP = """\
-environment:
-  KAFKA_BOOTSTRAP_SERVERS       Kafka to use (host:port,...); unset: demo starts a local broker
-  KAFKA_SECURITY_PROTOCOL       PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL
-  KAFKA_SSL_CA_FILE             PEM CA certificate(s) the brokers' certificates are checked against
-  KAFKA_SSL_CERT_FILE           PEM client certificate, if the cluster asks for one
-  KAFKA_SSL_KEY_FILE            PEM private key of the client certificate
-  KAFKA_SSL_KEY_PASSWORD        password of that key, if it is encrypted
-  KAFKA_SASL_MECHANISM          PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
-  KAFKA_SASL_USERNAME           SASL user name
-  KAFKA_SASL_PASSWORD           SASL password (or KAFKA_SASL_PASSWORD_FILE: a file holding it)
-  CASEWATCH_DATABASE_URL        SQLAlchemy URL for alerts (default sqlite:///casewatch.db)
-  CASEWATCH_TOPIC_PREFIX        prefix of every topic name (default casewatch)
-  CASEWATCH_PARTITIONS          partitions of every topic (default 6)
-  CASEWATCH_REPLICATION_FACTOR  replication of created topics (default 1)
-  CASEWATCH_APP_ID              Faust application id / consumer group (default casewatch)
-  CASEWATCH_METRICS_PORT        Prometheus metrics port, 0 to disable (default 9108)
-  CASEWATCH_STATE_DIR           worker state folder (default .casewatch)
-  CASEWATCH_CONFIG              YAML configuration file (rules, routing); unset: defaults
-  CASEWATCH_API_TOKENS          comma-separated bearer tokens for the HTTP API (32+ characters each;
-                                roles ingest and metrics: other roles are given in the file's access:)
-  CASEWATCH_SESSION_KEY         key (32+ characters) signing the web page's sign-ins; unset: random
-  CASEWATCH_HTTP_HOST           HTTP API address (default 127.0.0.1)
-  CASEWATCH_HTTP_PORT           HTTP API port (default 8080)
-  CASEWATCH_MAX_BODY_BYTES      largest HTTP request body in bytes (default 1048576, 1 MiB)
-  CASEWATCH_BODY_TIMEOUT        seconds an HTTP request body may take to arrive (default 30)
-  CASEWATCH_ERASURE_KEY         HMAC key (32+ characters) naming erased children in the audit log
-  CASEWATCH_RETENTION_DAYS      alerts, notifications and audit rows kept this many days (default 400)
-  CASEWATCH_WINDOW_MONTHS       re-referral window in calendar months (default 12; the file may override)
-  CASEWATCH_LINK_TEMPLATE       case-system link, e.g. https://lcs.example/child/{child_id} (likewise)
-  CASEWATCH_CACHE_DIR           where Kafka jars are kept (default ~/.cache/casewatch)
-"""
-
-
 def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
     """A variable the configuration file names, such as a receiver's secret (`password_env:`).
 
     Read here, so settings stays the one reader of the environment.
     """
-    value = (os.environ if env is None else env).get(name)
+    found = os.environ if env is None else env
+    value = found.get(name) or _DOTENV.get(name)
+    path = found.get(f"{name}_FILE") or _DOTENV.get(f"{name}_FILE")
+    if path and value:
+        raise SettingsError(f"set {name} or {name}_FILE, not both")
+    if path:
+        value = _secret_file(f"{name}_FILE", Path(path))
     if not value:
         raise SettingsError(f"{name} is not set, and the configuration file names it")
     register_secret(value)  # from now on scrubbed from every log line (casewatch.redaction)
@@ -178,14 +301,8 @@ def environment_value(name: str, env: Mapping[str, str] | None = None) -> str:
 
 def _kafka_security(env: Mapping[str, str]) -> KafkaSecurity:
     """TLS and SASL settings, checked now (files there, SASL complete, the TLS files readable)."""
+    # layered_environment read KAFKA_SASL_PASSWORD_FILE; the path is kept for child processes.
     password, password_file = env.get("KAFKA_SASL_PASSWORD") or None, _path(env, "KAFKA_SASL_PASSWORD_FILE")
-    if password_file is not None:
-        if password is not None:
-            raise SettingsError("set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both")
-        try:
-            password = password_file.read_text().strip()  # a secret file usually ends in a newline
-        except OSError as error:
-            raise SettingsError(f"KAFKA_SASL_PASSWORD_FILE: cannot read {password_file} ({error.strerror})") from None
     try:
         security = KafkaSecurity(
             protocol=env.get("KAFKA_SECURITY_PROTOCOL", "").strip().upper() or "PLAINTEXT",
