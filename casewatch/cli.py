@@ -1,24 +1,27 @@
 """The `casewatch` command: demo, worker, ingest, dead-letters, replay, report, alerts, simulate, broker, topics."""
 
 import argparse
-import json
 import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from casewatch import __version__
+from casewatch import __version__, errors
+from casewatch.config_cli import configure as configure_config
 from casewatch.dead_letters_cli import configure as configure_dead_letters
 from casewatch.delivery import commands as delivery
 from casewatch.ingest import configure as configure_ingest
+from casewatch.output import add_format, print_json, print_table
 from casewatch.redaction import install_log_redaction, redact
 from casewatch.replay_cli import configure as configure_replay
 from casewatch.report.cli import configure as configure_report
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
 from casewatch.simulate_cli import configure as configure_simulate
 
+EPILOG = ENVIRONMENT_HELP + "\n" + errors.EXIT_CODES_HELP
 DESCRIPTION = """\
 casewatch watches children's social care case events (referrals, assessments, written
 agreements, closures) on Kafka and alerts managers when patterns from the peer review
@@ -31,44 +34,66 @@ METRICS_HOST_HELP = (
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a usage error is argparse's message and exit code 2
     if not hasattr(args, "run"):
         parser.print_help()
-        return 2
+        return errors.USAGE
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
+    settings: Settings | None = None
     try:
-        settings = Settings.from_env()
+        settings = load_settings(args)
         return int(args.run(args, settings) or 0)
-    except SettingsError as error:
-        print(redact(f"casewatch: setting error: {error}"), file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head` and cut short: not an error
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        return 0
+        return errors.OK
     except Exception as error:  # the user gets one clear line; details are in --debug
         if getattr(args, "debug", False):
             raise
-        print(redact(f"casewatch: {type(error).__name__}: {error}"), file=sys.stderr)
-        return 1
+        said = errors.describe(
+            error,
+            kafka=settings.bootstrap_servers if settings else None,
+            database=settings.database_url_masked if settings else None,
+        )
+        print(redact(f"casewatch: {said.message}"), file=sys.stderr)
+        return said.code
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """The settings, with `--env-file` read and `--config` beating CASEWATCH_CONFIG."""
+    settings = Settings.from_env(env_file=getattr(args, "env_file", None))
+    config = getattr(args, "config", None)
+    return replace(settings, config_path=config) if config is not None else settings
+
+
+def _add_common_options(parser: argparse.ArgumentParser) -> None:
+    """--config, --env-file and --debug on this parser and every sub-command's, before or after its name.
+
+    SUPPRESS as the default: a sub-command's parser would otherwise reset what was given before it.
+    """
+    parser.add_argument("--config", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                        help="the YAML configuration file (beats CASEWATCH_CONFIG)")  # fmt: skip
+    parser.add_argument("--env-file", type=Path, metavar="PATH", default=argparse.SUPPRESS,
+                        help="read variables from this file, not ./.env (the environment still wins)")  # fmt: skip
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks")
+    for action in parser._actions:  # argparse has no public walk over its sub-commands
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _add_common_options(sub)
 
 
 def _parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="casewatch", description=DESCRIPTION, epilog=ENVIRONMENT_HELP, formatter_class=formatter
+        prog="casewatch", description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter
     )
     parser.add_argument("--version", action="version", version=f"casewatch {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=summary, description=summary, epilog=ENVIRONMENT_HELP,
-                                  formatter_class=formatter)  # fmt: skip
-        sub.add_argument("--debug", action="store_true", help="show full tracebacks")
-        return sub
+        return commands.add_parser(name, help=summary, description=summary, epilog=EPILOG, formatter_class=formatter)
 
     demo = command("demo", "Run the whole pipeline on this machine and print the alerts it raises.")
     demo.add_argument("--children", type=_positive, default=300, help="children to simulate (default 300)")
@@ -101,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("--child", help="only this child ID")
     alerts.add_argument("--team", help="only this team")
     alerts.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
-    alerts.add_argument("--format", choices=("table", "json"), default="table")
+    add_format(alerts)
     alerts.set_defaults(run=_alerts)
 
     simulate = command("simulate", "Write a seeded synthetic stream of case events (JSON lines, CIN census, CSV).")
@@ -122,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
         "Create casewatch's topics (idempotent), bring existing topics' retention.ms and "
         "cleanup.policy in line with their declaration, and list them with what changed.",
     )
+    topics.add_argument("--timeout", type=float, default=15.0,
+                        help="seconds to keep trying to reach Kafka (default 15)")  # fmt: skip
+    add_format(topics)
     topics.set_defaults(run=_topics)
 
     erase = command(
@@ -131,6 +159,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     erase.add_argument("child_id", metavar="CHILD_ID", help="the case system's child ID")
     erase.add_argument("--by", help="who erases, for the audit log (default: your login)")
+    add_format(erase)
     erase.set_defaults(run=_erase)
     retention = command(
         "retention",
@@ -138,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         "CASEWATCH_RETENTION_DAYS (default 400); the dispatcher does it daily too.",
     )
     retention.add_argument("--days", type=_positive, help="keep this many days instead")
+    add_format(retention)
     retention.set_defaults(run=_retention)
 
     serve = command(
@@ -172,12 +202,12 @@ def _parser() -> argparse.ArgumentParser:
     worklist.add_argument("--week", metavar="YYYY-Www",
                           help="ISO week, Europe/London, e.g. 2024-W07 (default: the newest list due now)")  # fmt: skip
     worklist.add_argument("--team", help="only this team's list")
-    worklist.add_argument("--format", choices=("table", "json"), default="table", help="default: table")
+    add_format(worklist)
     worklist.set_defaults(run=delivery.worklist)
     notifications = command("notifications", "List notifications, newest first; `resend ID` retries a failed one.")
     notifications.add_argument("--failed", action="store_true", help="only those parked as failed")
     notifications.add_argument("--limit", type=_positive, default=50, help="at most this many (default 50)")
-    notifications.add_argument("--format", choices=("table", "json"), default="table")
+    add_format(notifications)
     notifications.set_defaults(run=delivery.notifications)
     resend = notifications.add_subparsers(title="actions", metavar="ACTION").add_parser("resend", help="resend one")
     resend.add_argument("id", type=_positive, metavar="ID")
@@ -192,6 +222,7 @@ def _parser() -> argparse.ArgumentParser:
     silence_add.add_argument("--comment", help="why (no case details)")
     silence_list = silence_actions.add_parser("list", help="active and future silences")
     silence_list.add_argument("--all", action="store_true", help="expired and removed ones too")
+    add_format(silence_list)
     silence_remove = silence_actions.add_parser("remove", help="end a silence now")
     silence_remove.add_argument("id", type=_positive, metavar="ID")
     for sub in (silence_add, silence_remove):
@@ -212,7 +243,15 @@ def _parser() -> argparse.ArgumentParser:
                 "--outcome", required=True, help='one of the configured outcomes (access.outcomes), e.g. "data error"'
             )
             sub.add_argument("--note", help="a short note (200 characters); stays in the database, never sent")
+        if name == "history":
+            add_format(sub)
     alert.set_defaults(run=delivery.alert)
+    configure_config(command("config", "Show the effective settings and where each came from (`show`), check the "
+                             "configuration file (`check`), print the example file (`example`)."))  # fmt: skip
+    migrate = command("migrate", "Create the database, or bring its schema to this version's (the worker and "
+                      "dispatcher do it too when they start).")  # fmt: skip
+    migrate.set_defaults(run=_migrate)
+    _add_common_options(parser)
     return parser
 
 
@@ -246,21 +285,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.storage import connect, list_alerts
 
-    found = list_alerts(
-        engine=connect(settings.database_url), rule=args.rule, child_id=args.child, team=args.team, limit=args.limit
-    )
+    engine = connect(settings.database_url, create=False)
+    found = list_alerts(engine=engine, rule=args.rule, child_id=args.child, team=args.team, limit=args.limit)
     if args.format == "json":
-        print(json.dumps([a.model_dump(mode="json") for a in found], indent=2))
+        print_json([a.model_dump(mode="json") for a in found])
         return 0
-    if not found:
-        print(f"No alerts stored in {settings.database_url_masked}.")
-        return 0
-    print(f"{'occurred':<11} {'severity':<8} {'rule':<28} {'child':<14} {'team':<18} alert_id")
-    for alert in found:
-        print(
-            f"{alert.occurred_at.date().isoformat():<11} {alert.severity:<8} {alert.rule:<28} "
-            f"{alert.child_id or '(whole team)':<14} {alert.team:<18} {alert.alert_id}"
-        )
+    rows = [(a.occurred_at.date(), a.severity, a.rule, a.child_id or "(whole team)", a.team, a.alert_id) for a in found]
+    print_table(("occurred", "severity", "rule", "child", "team", "alert_id"), rows,
+                empty=f"No alerts stored in {settings.database_url_masked}.")  # fmt: skip
     return 0
 
 
@@ -295,19 +327,29 @@ def _broker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.admin import ensure_topics
+    from streams.admin import TopicSetupError, ensure_topics
     from streams.topic_settings import align_topic_configs
 
     bootstrap = _require_bootstrap(settings)
     security = settings.kafka_security
-    created = ensure_topics(
-        bootstrap, settings.topics, replication_factor=settings.replication_factor, security=security
-    )
-    changes = align_topic_configs(bootstrap, settings.topics, security=security)
+    try:
+        created = ensure_topics(bootstrap, settings.topics, replication_factor=settings.replication_factor,
+                                security=security, timeout=args.timeout)  # fmt: skip
+        changes = align_topic_configs(bootstrap, settings.topics, security=security, timeout=args.timeout)
+    except TopicSetupError as error:
+        raise errors.CommandError(str(error)) from None
     aligned = {change.topic for change in changes}
+    marks = {s.name: "created" if s.name in created else "aligned" if s.name in aligned else "exists"
+             for s in settings.topics.specs()}  # fmt: skip
+    if args.format == "json":
+        print_json({
+            "topics": [{"name": s.name, "partitions": s.partitions, "state": marks[s.name], "purpose": s.purpose}
+                       for s in settings.topics.specs()],
+            "changes": [{"topic": c.topic, "key": c.key, "was": c.was, "now": c.now} for c in changes],
+        })  # fmt: skip
+        return 0
     for spec in settings.topics.specs():
-        mark = "created" if spec.name in created else "aligned" if spec.name in aligned else "exists"
-        print(f"{spec.name:<32} {spec.partitions:>3} partitions  {mark:<8} {spec.purpose}")
+        print(f"{spec.name:<32} {spec.partitions:>3} partitions  {marks[spec.name]:<8} {spec.purpose}")
     for change in changes:
         print(f"changed {change.topic} {change.key}: {change.was} -> {change.now}")
     if not changes:
@@ -322,6 +364,10 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
 
     done = erase_child(settings, args.child_id, actor=args.by or _os_user(), now=datetime.now(UTC),
                        engine=connect(settings.database_url))  # fmt: skip
+    if args.format == "json":
+        print_json({"alerts": done.alerts, "notifications": done.notifications, "audit_rows": done.audit_rows,
+                    "tombstones": done.tombstones, "audit_subject": done.subject})  # fmt: skip
+        return 0
     print(f"erased: {done.alerts} alerts, {done.notifications} notifications, {done.audit_rows} audit rows; "
           f"{done.tombstones} changelog tombstones and an erase message to the workers; "
           f"audit entry child {done.subject[:16]}...")  # fmt: skip
@@ -337,8 +383,21 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
 
     days = args.days or settings.retention_days
     done = prune(connect(settings.database_url), older_than=timedelta(days=days), now=datetime.now(UTC))
+    if args.format == "json":
+        print_json({"older_than_days": days, "alerts": done.alerts, "notifications": done.notifications,
+                    "audit_rows": done.audit_rows})  # fmt: skip
+        return 0
     print(f"older than {days} days: deleted {done.alerts} alerts, {done.notifications} notifications, "
           f"{done.audit_rows} audit rows")  # fmt: skip
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from casewatch.migrations import head
+    from casewatch.storage import connect
+
+    connect(settings.database_url).dispose()
+    print(f"database {settings.database_url_masked} is at schema revision {head()}")
     return 0
 
 

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from agents.readiness import Readiness, table_lines
+from casewatch import errors
 from casewatch.config_file import load_input_policy
+from casewatch.output import add_format, print_json
+from casewatch.progress import Progress
 from casewatch.settings import Settings, SettingsError
 from schemas.events import CaseEvent
 from streams.sources import FORMATS, SourceOptions, SourceRejection, read_source
@@ -38,6 +41,15 @@ class IngestReport:
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
 
+    def to_dict(self) -> dict[str, object]:
+        return {"accepted": self.accepted, "rejected": self.rejected_total, "rejected_by_reason": dict(self.rejected),
+                "seconds": round(self.seconds, 3)}  # fmt: skip
+
+    @property
+    def exit_code(self) -> int:
+        """3 when any record was refused (the good ones were still read): a script must notice a partial file."""
+        return errors.REJECTED if self.rejected_total else errors.OK
+
     def summary(self) -> str:
         rate = self.accepted / self.seconds if self.seconds > 0 else 0.0
         lines = [f"accepted {self.accepted} events, rejected {self.rejected_total} ({rate:,.0f} events/s)"]
@@ -54,14 +66,18 @@ def read_events(
     *,
     publisher: "Publisher | None" = None,
     out: TextIO = sys.stderr,
-    progress_every: int = 50_000,
 ) -> Iterator[CaseEvent]:
-    """The valid events of every file; each rejection is counted, shown and dead-lettered if publishing."""
+    """The valid events of every file; each rejection is counted, shown and dead-lettered if publishing.
+
+    On a terminal, a progress line is drawn on `out` meanwhile (casewatch.progress).
+    """
     started = time.monotonic()
+    progress = Progress(out)
     for path in paths:
         for item in read_source(path, options):
             if isinstance(item, SourceRejection):
                 report.rejected[item.key] += 1
+                progress.close()
                 if report.rejected_total <= SHOWN_REJECTIONS:
                     print(item.describe(), file=out)
                 elif report.rejected_total == SHOWN_REJECTIONS + 1:
@@ -70,11 +86,9 @@ def read_events(
                     publisher.rejection(item.raw, item.as_rejection(), origin=f"{item.file}:{item.position}")
                 continue
             report.accepted += 1
-            if report.accepted % progress_every == 0:
-                rate = report.accepted / max(time.monotonic() - started, 1e-9)
-                print(f"... {report.accepted:,} events so far, reading {path.name} ({rate:,.0f} events/s)",
-                      file=out, flush=True)  # fmt: skip
+            progress.update(report.accepted, f"reading {path.name}")
             yield item
+    progress.close()
     report.seconds = time.monotonic() - started
 
 
@@ -84,7 +98,6 @@ def ingest_files(
     *,
     options: SourceOptions | None = None,
     out: TextIO = sys.stderr,
-    progress_every: int = 50_000,
     readiness: Readiness | None = None,
 ) -> IngestReport:
     """Validate every record; publish the good ones (and dead-letter the rest) unless dry-run.
@@ -92,8 +105,7 @@ def ingest_files(
     With `readiness`, every good event is also shown to it, for the per-rule data-readiness report.
     """
     report = IngestReport()
-    events = read_events(paths, options or SourceOptions(), report, publisher=publisher, out=out,
-                         progress_every=progress_every)  # fmt: skip
+    events = read_events(paths, options or SourceOptions(), report, publisher=publisher, out=out)
     for event in events:
         if readiness is not None:
             readiness.see(event)
@@ -143,22 +155,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="validate and report, publish nothing; ends with which rules can run on these files "
                              "and what each silent one lacks")  # fmt: skip
+    add_format(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 3 when any record was refused (IngestReport.exit_code), 0 when every one was accepted."""
     if missing_file(args.paths):
-        return 2
+        return errors.USAGE
     if args.dry_run:
         readiness = Readiness()
         report = ingest_files(args.paths, None, options=source_options(args, settings), readiness=readiness)
-        print(report.summary())
-        print("\n".join(table_lines(readiness.report())))
-        return 0
+        if args.format == "json":
+            print_json(report.to_dict() | {"rules": {r: ready.to_dict() for r, ready in readiness.report().items()}})
+        else:
+            print(report.summary())
+            print("\n".join(table_lines(readiness.report())))
+        return report.exit_code
     if not settings.bootstrap_servers:
         raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (try --dry-run to validate only)")
-    print(publish_files(args.paths, args, settings.bootstrap_servers, settings).summary())
-    return 0
+    report = publish_files(args.paths, args, settings.bootstrap_servers, settings)
+    print_json(report.to_dict()) if args.format == "json" else print(report.summary())
+    return report.exit_code
 
 
 def publish_files(paths: list[Path], args: argparse.Namespace, bootstrap: str, settings: Settings) -> IngestReport:

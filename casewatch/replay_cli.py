@@ -24,6 +24,7 @@ from agents.worklist import weekly_volume
 from casewatch.config_file import load_rules
 from casewatch.delivery.config import RoutingConfig, load_routing
 from casewatch.ingest import IngestReport, add_source_arguments, missing_file, read_events, source_options
+from casewatch.output import add_format
 from casewatch.settings import Settings, SettingsError
 from schemas.alerts import Alert
 from schemas.events import CaseEvent
@@ -38,8 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="replay again with this rules setting changed (repeatable), e.g. "
                              "agreement_review_overdue.grace_days=14, and print per rule the alerts the change "
                              "adds and removes")  # fmt: skip
-    parser.add_argument("--format", choices=("json", "table"), default="table",
-                        help="json: one document on standard output (default: table)")  # fmt: skip
+    add_format(parser)
     parser.set_defaults(run=run)
 
 

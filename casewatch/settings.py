@@ -42,7 +42,7 @@ class Variable:
     def help_line(self) -> str:
         text = self.help + (f" (default {self.default})" if self.default is not None else "")
         if self.secret:
-            text += f"; or {self.name}_FILE: a file holding it"
+            text += " [secret; or _FILE]"
         return f"  {self.name:<29} " + text.replace("\n", "\n" + " " * 32)
 
 
@@ -79,9 +79,7 @@ VARIABLES = (
     Variable("CASEWATCH_HTTP_PORT", "HTTP API port", "8080"),
     Variable("CASEWATCH_MAX_BODY_BYTES", "largest HTTP request body in bytes", "1048576"),
     Variable("CASEWATCH_BODY_TIMEOUT", "seconds an HTTP request body may take to arrive", "30"),
-    Variable(
-        "CASEWATCH_ERASURE_KEY", "HMAC key (32+ characters) naming erased children in the audit log", secret=True
-    ),
+    Variable("CASEWATCH_ERASURE_KEY", "HMAC key (32+ characters) naming erased children in the audit log", secret=True),
     Variable("CASEWATCH_RETENTION_DAYS", "alerts, notifications and audit rows kept this many days", "400"),
     Variable("CASEWATCH_WINDOW_MONTHS", "re-referral window in calendar months (the file may override)", "12"),
     Variable("CASEWATCH_LINK_TEMPLATE", "case-system link, e.g. https://lcs.example/child/{child_id} (likewise)"),

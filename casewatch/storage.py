@@ -51,6 +51,10 @@ class StorageError(RuntimeError):
     """The database URL cannot be used."""
 
 
+class MissingDatabaseError(StorageError):
+    """A command that only reads was pointed at a SQLite file that does not exist."""
+
+
 @dataclass(frozen=True)
 class StoredAlert:
     """An alert the upsert inserted (version 1) or changed (a later version)."""
@@ -64,12 +68,21 @@ class StoredAlert:
 StoredHook = Callable[[Connection, list[StoredAlert], datetime], None]
 
 
-def connect(url: str) -> Engine:
-    """An engine with the schema migrated to the newest revision. SQLite folders are created as needed."""
+def connect(url: str, *, create: bool = True) -> Engine:
+    """An engine with the schema migrated to the newest revision. SQLite folders are created as needed.
+
+    With `create=False` (the commands that only read) a SQLite file that is not there is an
+    error instead: a mistyped URL must not leave an empty database behind and report "no alerts".
+    """
     from casewatch.migrations import upgrade_to_head
 
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not create and not path.is_file():
+            raise MissingDatabaseError(
+                f"no database at {path} (`casewatch migrate` creates it; the worker and dispatcher do too)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
     if engine.dialect.name not in ("sqlite", "postgresql"):
         raise StorageError(f"casewatch stores alerts in SQLite or PostgreSQL, not {engine.dialect.name}")
@@ -157,6 +170,12 @@ def list_alerts(
             query = query.where(alerts_table.c[column] == value)
     with engine.connect() as connection:
         return [Alert.model_validate_json(row.payload) for row in connection.execute(query.limit(limit))]
+
+
+def alert_exists(engine: Engine, alert_id: str) -> bool:
+    with engine.connect() as connection:
+        found = connection.execute(select(alerts_table.c.alert_id).where(alerts_table.c.alert_id == alert_id))
+        return found.first() is not None
 
 
 def count_alerts(*, engine: Engine) -> int:

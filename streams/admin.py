@@ -1,12 +1,14 @@
 """Create casewatch's topics, as declared in streams.topics, on a Kafka cluster."""
 
 import contextlib
+import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import AuthorizationError, KafkaError, SaslAuthenticationFailedError, TopicAlreadyExistsError
 
 from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import Topics
@@ -48,16 +50,57 @@ def ensure_topics(
 
 
 def _admin(bootstrap_servers: str, timeout: float, security: KafkaSecurity = PLAINTEXT) -> KafkaAdminClient:
+    """An admin client, trying for `timeout` seconds; one clear error when Kafka cannot be used.
+
+    kafka-python logs every failed attempt and takes a refused SASL sign-in for an unreachable
+    broker (it would retry for the whole timeout): the attempts' log lines are watched
+    instead of shown, and a refused sign-in ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return KafkaAdminClient(
-                bootstrap_servers=bootstrap_servers, client_id="casewatch-admin", **security.client_options()
-            )
-        except KafkaError as error:
-            if time.monotonic() > deadline:
-                raise TopicSetupError(f"cannot reach Kafka at {bootstrap_servers}: {error}") from error
-            time.sleep(1)
+    with _watched_kafka_log() as watch:
+        while True:
+            try:
+                return KafkaAdminClient(
+                    bootstrap_servers=bootstrap_servers, client_id="casewatch-admin", **security.client_options()
+                )
+            except KafkaError as error:
+                if watch.refused is not None:
+                    raise TopicSetupError(
+                        f"Kafka at {bootstrap_servers} refused the sign-in ({watch.refused}): check "
+                        "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
+                    ) from error
+                if time.monotonic() + 1 > deadline:
+                    raise TopicSetupError(f"cannot reach Kafka at {bootstrap_servers} after {timeout:g} s") from error
+                time.sleep(1)
+
+
+class _SignInWatch(logging.Handler):
+    """Keeps kafka-python's log records to itself, noting a refused sign-in among them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.refused: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            if isinstance(arg, SaslAuthenticationFailedError | AuthorizationError):
+                self.refused = str(arg).removeprefix(f"{type(arg).__name__}: ").strip() or "no reason given"
+
+
+@contextlib.contextmanager
+def _watched_kafka_log() -> Iterator[_SignInWatch]:
+    logger = logging.getLogger("kafka")
+    watch = _SignInWatch()
+    propagate, level = logger.propagate, logger.level
+    logger.addHandler(watch)
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)  # a refused sign-in is logged as an error; retries below that are noise
+    try:
+        yield watch
+    finally:
+        logger.removeHandler(watch)
+        logger.propagate, logger.level = propagate, level
 
 
 def _check_partitions(

@@ -15,6 +15,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from casewatch.errors import CommandError
+from casewatch.output import print_json, print_table
 from casewatch.settings import Settings, SettingsError
 
 
@@ -66,11 +68,11 @@ def worklist(args: argparse.Namespace, settings: Settings) -> int:
         monday_of(week)
     except ValueError as error:
         raise SettingsError(f"--week: {error}") from None
-    lists = stored_worklists(connect(settings.database_url), config, week)
+    lists = stored_worklists(connect(settings.database_url, create=False), config, week)
     if args.team is not None:
         lists = {team: found for team, found in lists.items() if team == args.team}
     if args.format == "json":
-        print(json.dumps([found.to_dict() for found in lists.values()], indent=2))
+        print_json([found.to_dict() for found in lists.values()])
         return 0
     if not lists:
         print(f"No worklists for week {week}.")
@@ -90,10 +92,10 @@ def notifications(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.storage import connect
 
     rows = list_notifications(
-        connect(settings.database_url), status="failed" if args.failed else None, limit=args.limit
+        connect(settings.database_url, create=False), status="failed" if args.failed else None, limit=args.limit
     )
     if args.format == "json":
-        print(json.dumps([_jsonable(r.__dict__) for r in rows], indent=2))
+        print_json([r.__dict__ for r in rows])
         return 0
     if not rows:
         print("No failed notifications." if args.failed else "No notifications.")
@@ -124,7 +126,7 @@ def silence(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.delivery.silences import add_silence, list_silences, remove_silence
     from casewatch.storage import connect
 
-    engine, now = connect(settings.database_url), _now()
+    engine, now = connect(settings.database_url, create=args.action != "list"), _now()
     if args.action == "add":
         ends_at = args.until if args.until else now + parse_duration(args.duration)
         row = add_silence(engine, args.matchers, ends_at=ends_at, actor=args.by or _os_user(), now=now,
@@ -135,26 +137,32 @@ def silence(args: argparse.Namespace, settings: Settings) -> int:
         print(f"silence {row.id} removed")
     else:
         rows = list_silences(engine, include_ended=args.all, now=now)
-        if not rows:
-            print("No silences.")
-        for row in rows:
-            print(
-                f"{row.id:>5} {row.state(now):<8} until {row.ends_at.isoformat(timespec='minutes')} "
-                f"by {row.created_by}: {' '.join(map(str, row.matchers))}"
-            )
+        if args.format == "json":
+            print_json([{"id": r.id, "state": r.state(now), "matchers": [str(m) for m in r.matchers],
+                         "ends_at": r.ends_at, "created_by": r.created_by} for r in rows])  # fmt: skip
+            return 0
+        print_table(("id", "state", "until", "by", "matchers"),
+                    [(r.id, r.state(now), r.ends_at.isoformat(timespec="minutes"), r.created_by,
+                      " ".join(map(str, r.matchers))) for r in rows], empty="No silences.")  # fmt: skip
     return 0
 
 
 def alert(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.config_file import load_limits
     from casewatch.delivery.lifecycle import Action, audit_trail, change
-    from casewatch.storage import connect
+    from casewatch.storage import alert_exists, connect
 
-    engine = connect(settings.database_url)
+    engine = connect(settings.database_url, create=args.action != "history")
     if args.action == "history":
-        for entry in audit_trail(engine, subject="alert", subject_id=args.id):
-            print(f"{entry.at.isoformat(timespec='seconds')} {entry.actor:<20} {entry.action:<12} "
-                  f"{json.dumps(entry.detail, sort_keys=True)}")  # fmt: skip
+        entries = audit_trail(engine, subject="alert", subject_id=args.id)
+        if not entries and not alert_exists(engine, args.id):
+            raise CommandError(f"no alert {args.id} in {settings.database_url_masked}")
+        if args.format == "json":
+            print_json([{"at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail} for e in entries])
+            return 0
+        print_table(("at", "actor", "action", "detail"),
+                    [(e.at, e.actor, e.action, json.dumps(e.detail, sort_keys=True)) for e in entries],
+                    empty=f"alert {args.id}: nothing done to it yet")  # fmt: skip
         return 0
     actions: dict[str, Action] = {"ack": "acknowledge", "assign": "assign", "resolve": "resolve"}
     action = actions[args.action]
@@ -192,7 +200,3 @@ def _now() -> datetime:
 def _os_user() -> str:
     """Who ran the command, from the account database (not the environment, which settings owns)."""
     return pwd.getpwuid(os.getuid()).pw_name
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}

@@ -142,7 +142,7 @@ def _alerts(events: list[CaseEvent], args: argparse.Namespace, rules: Any) -> li
     from casewatch.storage import StorageError, connect
 
     try:
-        engine = connect(args.database_url)
+        engine = connect(args.database_url, create=False)
     except StorageError as error:
         raise SettingsError(f"--database-url: {error}") from None
     try:
