@@ -139,10 +139,12 @@ def _alerts(events: list[CaseEvent], args: argparse.Namespace, rules: Any) -> li
     if args.database_url is None:
         return [TrackedAlert(alert) for alert in replay(events, rules, as_of=args.as_of).alerts.values()]
     from casewatch.report.database import stored_alerts
-    from casewatch.storage import StorageError, connect
+    from casewatch.storage import MissingDatabaseError, StorageError, connect
 
     try:
         engine = connect(args.database_url, create=False)
+    except MissingDatabaseError:
+        raise  # exit 1, as for every command that only reads
     except StorageError as error:
         raise SettingsError(f"--database-url: {error}") from None
     try:

@@ -1,7 +1,5 @@
 """Identities and roles (casewatch.access), and the server's route table against docs/http-api.md."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
@@ -114,6 +112,8 @@ def test_a_session_cookie_is_signed_and_expires() -> None:
 
 
 def test_the_example_configuration_gives_the_documented_defaults() -> None:
-    example = yaml.safe_load((Path(__file__).parents[2] / "casewatch" / "examples" / "casewatch.example.yaml").read_text())
+    from casewatch.config_cli import example_text
+
+    example = yaml.safe_load(example_text())  # as shipped in the package
     assert parse_limits(example) == Limits()
     assert parse_access(example, legacy_tokens=(TOKEN,), secret=SECRETS.__getitem__).tokens[0][0] == TOKEN

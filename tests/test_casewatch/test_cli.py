@@ -52,7 +52,7 @@ def test_simulate_then_dry_run_ingest_reports_each_bad_line(tmp_path: Path) -> N
     lines = events.read_text().splitlines()
     events.write_text("\n".join([*lines, "{oops", json.dumps({"event_type": "referral", "name": "X"})]) + "\n")
     result = cli("ingest", "--dry-run", str(events))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr  # input rejected
     assert f"accepted {len(lines)} events, rejected 2" in result.stdout
     assert f"events.jsonl:{len(lines) + 1}: rejected (invalid_json)" in result.stderr
     assert f"events.jsonl:{len(lines) + 2}: rejected (schema)" in result.stderr
@@ -64,7 +64,9 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_alerts_on_an_empty_database(tmp_path: Path) -> None:
-    result = cli("alerts", env={"CASEWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"})
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert cli("migrate", env={"CASEWATCH_DATABASE_URL": url}).returncode == 0
+    result = cli("alerts", env={"CASEWATCH_DATABASE_URL": url})
     assert result.returncode == 0
     assert "No alerts stored" in result.stdout
 

@@ -78,11 +78,12 @@ def test_an_alert_is_assigned_acknowledged_and_resolved_with_its_history(databas
     assert done.stdout.strip() == f"alert {alert.alert_id}: resolved, assigned to social.worker"
     again = casewatch(database_url, "alert", "ack", alert.alert_id, "--by", "social.worker")
     assert again.returncode == 1 and "is resolved (by team.manager)" in again.stderr
-    history = casewatch(database_url, "alert", "history", alert.alert_id).stdout.splitlines()
-    assert [line.split()[1:3] for line in history] == [
-        ["team.manager", "assign"], ["social.worker", "acknowledge"], ["team.manager", "resolve"]
+    history = json.loads(casewatch(database_url, "alert", "history", alert.alert_id, "--format", "json").stdout)
+    assert [(entry["actor"], entry["action"]) for entry in history] == [
+        ("team.manager", "assign"), ("social.worker", "acknowledge"), ("team.manager", "resolve")
     ]  # fmt: skip
-    assert "not a concern" in history[2] and "supervision" not in history[2]  # the note is not audited
+    resolved = json.dumps(history[2])
+    assert "not a concern" in resolved and "supervision" not in resolved  # the note is not audited
     unlisted = casewatch(database_url, "alert", "resolve", "0" * 32, "--by", "x", "--outcome", "fine")
     assert unlisted.returncode == 1 and "outcome: must be one of" in unlisted.stderr
     unknown = casewatch(database_url, "alert", "ack", "0" * 32, "--by", "x")
