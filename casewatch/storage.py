@@ -83,7 +83,9 @@ def connect(url: str, *, create: bool = True) -> Engine:
                 f"no database at {path} (`casewatch migrate` creates it; the worker and dispatcher do too)"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+    # Bounded waits: SQLite for another writer's lock, PostgreSQL for a server that does not answer
+    # (without it a command against an unreachable host waits for the operating system's TCP timeout).
+    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {"connect_timeout": 10})
     if engine.dialect.name not in ("sqlite", "postgresql"):
         raise StorageError(f"casewatch stores alerts in SQLite or PostgreSQL, not {engine.dialect.name}")
     if engine.dialect.name == "sqlite":

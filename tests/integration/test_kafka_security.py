@@ -11,6 +11,8 @@ the right password, without a client certificate, or without TLS at all, is refu
 import asyncio
 import logging
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -126,3 +128,14 @@ def test_a_client_without_the_credentials_is_refused(
     with caplog.at_level(logging.ERROR, logger="aiokafka"), pytest.raises(KafkaUnavailable):
         asyncio.run(publisher.publish([Record("refused.referrals", b"C1", b"{}")]))
     assert logged in caplog.text
+
+
+def test_casewatch_topics_says_at_once_that_the_sign_in_was_refused(secured: SecuredKafka, tmp_path: Path) -> None:
+    """kafka-python retries a refused sign-in as if the broker were down; the command says what it is."""
+    wrong = secured.security(password="not-the-password", password_file=None)
+    env = {"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP_SERVERS": secured.bootstrap, **wrong.environment()}
+    done = subprocess.run([sys.executable, "-m", "casewatch", "topics", "--timeout", "60"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"casewatch: Kafka at {secured.bootstrap} refused the sign-in (")
+    assert done.stderr.count("\n") == 1 and "not-the-password" not in done.stderr

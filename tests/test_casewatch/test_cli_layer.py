@@ -240,6 +240,15 @@ def test_errors_are_one_sentence_without_class_names(run, tmp_path, monkeypatch)
     assert done.code == 1
     junk = f"sqlite:///{tmp_path / 'junk.db'}"
     assert done.err == f"casewatch: cannot use the database at {junk}: file is not a database\n"
+    port = free_port()  # a PostgreSQL server that is not there: refused at once, the password never shown
+    monkeypatch.setenv("CASEWATCH_DATABASE_URL", f"postgresql+psycopg://casewatch:pw-s3cret@127.0.0.1:{port}/cw")
+    refused = run("alerts")
+    assert refused.code == 1 and refused.err.count("\n") == 1 and "pw-s3cret" not in refused.err
+    assert refused.err.startswith(
+        f"casewatch: cannot use the database at postgresql+psycopg://casewatch:***@127.0.0.1:{port}/cw: "
+    )
+    assert "Connection refused" in refused.err
+    monkeypatch.setenv("CASEWATCH_DATABASE_URL", junk)
     monkeypatch.setenv("CASEWATCH_ERASURE_KEY_FILE", str(tmp_path / "absent"))
     unreadable = run("alerts")
     assert unreadable.code == 2
