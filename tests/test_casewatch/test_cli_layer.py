@@ -302,3 +302,10 @@ def test_an_unreachable_broker_is_one_line_within_the_bound(tmp_path: Path) -> N
     assert done.returncode == 1
     assert done.stderr == f"casewatch: cannot reach Kafka at 127.0.0.1:{port} after 2 s\n"
     assert done.stdout == ""
+
+
+def test_docs_list_every_variable_and_the_help_gives_the_exit_codes(run) -> None:  # type: ignore[no-untyped-def]
+    documented = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    assert [v.name for v in VARIABLES if f"| `{v.name}` |" not in documented] == []
+    shown = run("--help")
+    assert shown.code == 0 and "exit codes:" in shown.out and "3  input rejected" in shown.out
