@@ -41,7 +41,7 @@ def test_fixed_dead_letters_redriven_raise_their_alert_once_and_a_second_redrive
             publisher.event(of("C2", AGREEMENT))
             publisher.raw(agreements, key=b"C2", value=encode(of("C2", REFERRAL)))
         ingested = cli("ingest", str(bad_file))
-        assert ingested.returncode == 0, ingested.stderr
+        assert ingested.returncode == 3, ingested.stderr  # a record refused (and dead-lettered)
         wait_until(lambda: worker.metric("casewatch_events_consumed_total") >= 3, 60, worker.describe)
         wait_until(lambda: worker.metric("casewatch_events_dead_lettered_total") >= 2, 30, worker.describe)
         database = connect(settings.database_url)

@@ -88,7 +88,7 @@ def test_ingest_refuses_a_future_dated_line_and_publishes_the_rest(deployment: D
     path = tmp_path / "events.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     done = deployment.run_cli("ingest", str(path))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # records refused: input rejected
     assert "events.jsonl:1: rejected (future_date): occurred_at: is more than 1 day after" in done.stderr
     assert "events.jsonl:2: rejected (schema): child_id: Value error, has the shape of a UPN" in done.stderr
     assert "Jane" not in done.stderr + done.stdout and "A123456789012" not in done.stderr + done.stdout
