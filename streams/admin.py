@@ -13,6 +13,9 @@ from kafka.errors import AuthorizationError, KafkaError, SaslAuthenticationFaile
 from streams.kafka_security import PLAINTEXT, KafkaSecurity
 from streams.topics import Topics
 
+# Seconds of one attempt to reach a first broker (kafka-python's bootstrap_timeout_ms).
+ATTEMPT_SECONDS = 3.0
+
 
 class TopicSetupError(RuntimeError):
     """A topic exists with the wrong shape, or the cluster refused to create one."""
@@ -60,18 +63,20 @@ def _admin(bootstrap_servers: str, timeout: float, security: KafkaSecurity = PLA
     with _watched_kafka_log() as watch:
         while True:
             try:
-                return KafkaAdminClient(
-                    bootstrap_servers=bootstrap_servers, client_id="casewatch-admin", **security.client_options()
-                )
+                # kafka-python waits 30 s for a first broker, and through a refused sign-in too: short
+                # attempts let the watch below see a refusal after one of them, and keep the deadline.
+                attempt_ms = int(min(ATTEMPT_SECONDS, max(deadline - time.monotonic(), 1.0)) * 1000)
+                return KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="casewatch-admin",
+                                        bootstrap_timeout_ms=attempt_ms, **security.client_options())  # fmt: skip
             except KafkaError as error:
                 if watch.refused is not None:
                     raise TopicSetupError(
                         f"Kafka at {bootstrap_servers} refused the sign-in ({watch.refused}): check "
                         "KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM"
                     ) from error
-                if time.monotonic() + 1 > deadline:
+                if time.monotonic() + 0.5 > deadline:
                     raise TopicSetupError(f"cannot reach Kafka at {bootstrap_servers} after {timeout:g} s") from error
-                time.sleep(1)
+                time.sleep(0.5)
 
 
 class _SignInWatch(logging.Handler):

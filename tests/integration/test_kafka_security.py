@@ -134,8 +134,9 @@ def test_casewatch_topics_says_at_once_that_the_sign_in_was_refused(secured: Sec
     """kafka-python retries a refused sign-in as if the broker were down; the command says what it is."""
     wrong = secured.security(password="not-the-password", password_file=None)
     env = {"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP_SERVERS": secured.bootstrap, **wrong.environment()}
+    # Given 60 s to reach Kafka, it must not use them: the subprocess is allowed 30.
     done = subprocess.run([sys.executable, "-m", "casewatch", "topics", "--timeout", "60"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.startswith(f"casewatch: Kafka at {secured.bootstrap} refused the sign-in (")
     assert done.stderr.count("\n") == 1 and "not-the-password" not in done.stderr
