@@ -8,7 +8,7 @@ import yaml
 from agents.rules import RulesConfig, RulesConfigError, parse_rules_config
 from agents.rules.config import ALL_RULES
 
-EXAMPLE = Path(__file__).parents[2] / "config" / "casewatch.example.yaml"
+EXAMPLE = Path(__file__).parents[2] / "casewatch" / "examples" / "casewatch.example.yaml"
 
 
 def test_the_example_file_is_the_documented_default() -> None:

@@ -114,6 +114,8 @@ def test_a_session_cookie_is_signed_and_expires() -> None:
 
 
 def test_the_example_configuration_gives_the_documented_defaults() -> None:
-    example = yaml.safe_load((Path(__file__).parents[2] / "config" / "casewatch.example.yaml").read_text())
+    example = yaml.safe_load(
+        (Path(__file__).parents[2] / "casewatch" / "examples" / "casewatch.example.yaml").read_text()
+    )
     assert parse_limits(example) == Limits()
     assert parse_access(example, legacy_tokens=(TOKEN,), secret=SECRETS.__getitem__).tokens[0][0] == TOKEN

@@ -8,7 +8,7 @@ import pytest
 from casewatch.config_file import ConfigFileError, configured_teams, load_input_policy, parse_input_policy
 from casewatch.settings import Settings
 
-EXAMPLE = Path(__file__).parents[2] / "config" / "casewatch.example.yaml"
+EXAMPLE = Path(__file__).parents[2] / "casewatch" / "examples" / "casewatch.example.yaml"
 
 
 def test_the_example_file_gives_the_default_policy() -> None:

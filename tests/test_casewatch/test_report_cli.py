@@ -164,7 +164,7 @@ def test_help_documents_every_option() -> None:
 def test_the_example_configuration_gives_england_alone() -> None:
     from casewatch.settings import Settings
 
-    example = REPO / "config" / "casewatch.example.yaml"
+    example = REPO / "casewatch" / "examples" / "casewatch.example.yaml"
     assert comparators(Settings(config_path=example)) == [ENGLAND]
 
 
