@@ -6,11 +6,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
-import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -89,9 +89,9 @@ def test_the_wheel_ships_the_example_configuration(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     # No build isolation: setuptools comes from the dev lock, so the test needs no index.
+    wheel_command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
-        + [str(source)],
+        [*wheel_command, "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
