@@ -4,16 +4,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv kafka demo test lint schemas clean bench chaos
+.PHONY: venv lock kafka demo test lint schemas clean bench chaos
 
-$(STAMP): pyproject.toml
+# Every dependency comes from the lock, at its pinned version and hash; then casewatch itself
+# (editable) without resolving anything again, built with the locked setuptools (no index needed).
+$(STAMP): pyproject.toml requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "casewatch needs Python 3.11+")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# Regenerate the locks (Python 3.11, Linux x86_64) after a change to pyproject.toml's dependencies.
+# Pins already in the files are kept; `make lock LOCK_ARGS=--upgrade` takes the newest allowed.
+# The dev lock is resolved first (it holds every package); the runtime lock is held to its pins,
+# so the image and the tests run the same versions.
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	--no-emit-find-links $(LOCK_ARGS)
+lock: $(STAMP)
+	$(LOCK) --extra dev -o requirements-dev.lock pyproject.toml
+	$(LOCK) -c requirements-dev.lock -o requirements.lock pyproject.toml
 
 # Apache Kafka's jars from Maven Central into ~/.cache/casewatch (once).
 kafka: $(STAMP)
