@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 OTHER = "python/other"
+IDLE = "waiting (event loop in select)"
 # Top-level package -> owner; the order is the table's.
 OWNERS: dict[str, str] = {
     "faust": "faust",
@@ -28,7 +29,7 @@ OWNERS: dict[str, str] = {
     "psycopg2": "database",
 }
 CHECKOUT = str(Path(__file__).resolve().parents[1]) + "/"  # where our own modules run from
-ORDER = ("faust", "aiokafka", "kafka-python", "ours", "database", OTHER)
+ORDER = ("faust", "aiokafka", "kafka-python", "ours", "database", OTHER, IDLE)
 
 
 def frame_owner(frame: str) -> str | None:
@@ -54,7 +55,13 @@ def top_package(path: str) -> str:
 
 
 def stack_owner(stack: str) -> str:
-    for frame in reversed(stack.split(";")):
+    frames = stack.split(";")
+    if "selectors.py" in frames[-1]:
+        return IDLE
+    # The event loop drives every callback: only the frames of the callback it is running
+    # count, else a sample in asyncio's own scheduling would go to whoever started the loop.
+    loop = [i for i, frame in enumerate(frames) if frame.startswith("Handle._run (")]
+    for frame in reversed(frames[loop[-1] + 1 :] if loop else frames):
         owner = frame_owner(frame)
         if owner is not None:
             return owner

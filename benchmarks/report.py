@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from benchmarks.profile_owners import IDLE
+
 MIB = 2**20
 
 
@@ -144,15 +146,15 @@ def profile_table(profile: dict[str, Any] | None) -> list[str]:
     if not profile or not profile.get("samples_by_owner"):
         return []
     samples: dict[str, int] = profile["samples_by_owner"]
-    total = sum(samples.values()) or 1
+    busy = sum(n for owner, n in samples.items() if owner != IDLE) or 1
     return [
         "### Profile of the whole live step, by owner",
         "",
         "py-spy on the one worker (all threads), from Ready to the last alert stored; each sample goes to "
-        "the innermost frame in a known package.",
+        "the innermost frame in a known package. Shares are of the busy samples (all but the loop waiting).",
         "",
         "| owner | samples | share |",
         "|---|---|---|",
-        *(f"| {owner} | {n:,} | {n / total:.1%} |" for owner, n in samples.items()),
+        *(f"| {owner} | {n:,} | {'' if owner == IDLE else f'{n / busy:.1%}'} |" for owner, n in samples.items()),
         "",
     ]

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from benchmarks.memory import deep_size, state_sizes
-from benchmarks.profile_owners import CHECKOUT, OTHER, breakdown, stack_owner
+from benchmarks.profile_owners import CHECKOUT, IDLE, OTHER, breakdown, stack_owner
 from benchmarks.report import checks
 
 SITE = "/srv/app/.venv/lib/python3.11/site-packages"
@@ -26,7 +26,11 @@ SITE = "/srv/app/.venv/lib/python3.11/site-packages"
         (f"run ({SITE}/faust/agents/agent.py:1)", "faust"),  # faust's own agents package
         (f"store ({CHECKOUT}casewatch/storage.py:1);execute ({SITE}/sqlalchemy/engine/base.py:2)", "database"),
         ("execute (/usr/lib/python3.11/sqlite3/dbapi2.py:1)", "database"),
-        ("select (/usr/lib/python3.11/selectors.py:468)", OTHER),
+        ("run (mode/worker.py:264);run_forever (asyncio/base_events.py:607);select (selectors.py:468)", IDLE),
+        ("run (mode/worker.py:264);_run_once (asyncio/base_events.py:1922);Handle._run (asyncio/events.py:80);"
+         "call_soon (asyncio/base_events.py:765)", OTHER),  # the loop's scheduling, not faust's
+        ("run (mode/worker.py:264);Handle._run (asyncio/events.py:80);send (aiokafka/producer.py:3);"
+         "Handle._run (asyncio/events.py:80);decode (streams/codec.py:9)", "ours"),
         ("<module> (<frozen runpy>:88)", OTHER),
     ],
 )  # fmt: skip
@@ -38,11 +42,12 @@ def test_the_breakdown_sums_samples_per_owner_and_lists_every_owner() -> None:
     lines = [
         f"a ({SITE}/faust/x.py:1);b ({SITE}/aiokafka/y.py:2) 7\n",
         f"a ({SITE}/faust/x.py:1) 3\n",
-        "c (/usr/lib/python3.11/selectors.py:1) 5\n",
+        "c (/usr/lib/python3.11/asyncio/base_events.py:1) 5\n",
+        "d (/usr/lib/python3.11/selectors.py:1) 2\n",
         "not a sample line\n",
     ]
     assert breakdown(lines) == {
-        "faust": 3, "aiokafka": 7, "kafka-python": 0, "ours": 0, "database": 0, OTHER: 5,
+        "faust": 3, "aiokafka": 7, "kafka-python": 0, "ours": 0, "database": 0, OTHER: 5, IDLE: 2,
     }  # fmt: skip
 
 
