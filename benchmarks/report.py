@@ -95,7 +95,8 @@ def render(r: dict[str, Any]) -> str:
         "| measure | figure |",
         "|---|---|",
         f"| live: one casewatch worker, {live['events']:,} events, start to last alert stored "
-        f"| {live['events_per_second']:,.0f} events/s ({live['seconds']:.1f} s) |",
+        f"| {live['events_per_second']:,.0f} events/s ({live['seconds']:.1f} s; every event consumed at "
+        f"{live.get('seconds_to_all_consumed', live['seconds']):.1f} s) |",
         f"| baseline: faust floor (`take_events`, one table write per key per batch) "
         f"| {floor['events_per_second']:,.0f} events/s ({floor['seconds']:.1f} s) |",
         f"| baseline: aiokafka consume-and-produce loop | {aio['events_per_second']:,.0f} events/s |",
@@ -109,8 +110,16 @@ def render(r: dict[str, Any]) -> str:
     for workers, run in sorted(r.get("scaleout", {}).items()):
         lines.append(
             f"| scale-out: {workers} workers, same events, start to last alert stored "
-            f"| {run['events_per_second']:,.0f} events/s ({run['seconds']:.1f} s); "
+            f"| {run['events_per_second']:,.0f} events/s ({run['seconds']:.1f} s; every event consumed at "
+            f"{run.get('seconds_to_all_consumed', run['seconds']):.1f} s); "
             f"{run['events_per_second'] / live['events_per_second']:.2f}x one worker |"
+        )
+    if before := r.get("before"):
+        lines.append(
+            f"| before: one worker from `{before['source']}`, same events "
+            f"| {before['events_per_second']:,.0f} events/s ({before['seconds']:.1f} s); now "
+            f"{live['events_per_second'] / before['events_per_second']:.2f}x that; alerts "
+            f"{'equal to' if before['alerts_by_rule'] == before['alerts_expected_by_replay'] else 'NOT'} replay's |"
         )
     for rate, lat in sorted(r.get("latency", {}).items(), key=lambda item: int(item[0])):
         lines.append(

@@ -82,7 +82,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, bootstrap: str, work: Path) -> None:
         self.args = args
         self.bootstrap = bootstrap
-        self.work = work
+        self.work = work.resolve()  # absolute: a worker from another checkout runs in that folder
         self.results: dict[str, Any] = {}
         self.live_settings: Settings | None = None  # the loaded topics, which the baselines reread
         self.config = work / "casewatch.yaml"
@@ -103,14 +103,18 @@ class Bench:
         ensure_topics(self.bootstrap, settings.topics)
         return settings
 
-    def worker(self, settings: Settings, log_name: str) -> subprocess.Popen[bytes]:
+    def worker(self, settings: Settings, log_name: str, source: Path | None = None) -> subprocess.Popen[bytes]:
+        """A `casewatch worker` process; from the checkout `source` if given (a before and after)."""
         env = dict(os.environ, **settings.deployment_env())
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         out = open(self.work / log_name, "wb")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             [sys.executable, "-m", "casewatch", "worker", "--metrics-host", "127.0.0.1", "--loglevel", "info"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=source,
         )
 
     def wait_ready(self, process: subprocess.Popen[bytes], log_name: str, timeout: float = 120) -> None:
@@ -121,11 +125,14 @@ class Bench:
             time.sleep(0.2)
 
     # 1. live throughput (and 5. scale-out: the same with more workers) ------------------
-    def live(self, events: list[CaseEvent], expected: dict[str, int], workers: int = 1) -> dict[str, Any]:
-        """N workers of one deployment, from their start to the last expected alert stored."""
-        name = "live" if workers == 1 else f"live{workers}w"
+    def live(
+        self, events: list[CaseEvent], expected: dict[str, int], workers: int = 1, source: Path | None = None
+    ) -> dict[str, Any]:
+        """N workers of one deployment, from their start to the last expected alert stored
+        (`source`: one worker from that checkout, the "before" of a before and after)."""
+        name = "before" if source else "live" if workers == 1 else f"live{workers}w"
         settings = self.deployment(name, self.args.partitions)
-        if workers == 1:
+        if name == "live":
             self.live_settings = settings
         log(f"{name}: loading {len(events):,} events into {settings.topic_prefix}.*")
         started = time.monotonic()
@@ -142,19 +149,24 @@ class Bench:
         log(f"{name}: {workers} casewatch worker(s), expecting {want:,} alerts")
         logs = [f"{name}-worker{i}.log" for i in range(workers)]
         started = time.monotonic()
-        processes = [self.worker(s, log_name) for s, log_name in zip(each, logs, strict=True)]
+        processes = [self.worker(s, log_name, source) for s, log_name in zip(each, logs, strict=True)]
         profile = None
         try:
             for process, log_name in zip(processes, logs, strict=True):
                 self.wait_ready(process, log_name)
             idle_rss = rss_bytes(processes[0].pid)
-            if self.args.profile and workers == 1:
+            if self.args.profile and name == "live":
                 profile = self.profile(processes[0].pid)
             deadline = time.monotonic() + self.args.timeout
             next_progress = time.monotonic() + PROGRESS_SECONDS
+            next_scrape, all_consumed = time.monotonic(), None  # when the last event was consumed
             while (stored := count_alerts(engine=engine)) < want:
                 if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
                     raise RuntimeError(f"{name}: casewatch stored {stored} of {want} alerts in time")
+                if all_consumed is None and time.monotonic() > next_scrape:
+                    if sum(consumed_events(s) for s in each) >= len(events):
+                        all_consumed = time.monotonic() - started
+                    next_scrape += 1
                 if time.monotonic() > next_progress:
                     log(f"{name}: {stored:,} of {want:,} alerts stored, {time.monotonic() - started:,.0f} s")
                     next_progress += PROGRESS_SECONDS
@@ -183,10 +195,14 @@ class Bench:
             "events_consumed": consumed,
             "seconds": seconds,
             "events_per_second": len(events) / seconds,
+            # The clock's alerts come after the last event: without them, the events' own pace.
+            "seconds_to_all_consumed": all_consumed or seconds,
             "alerts_by_rule": by_rule,
             "alerts_expected_by_replay": expected,
         }
-        if workers == 1:
+        if source is not None:
+            self.results["before"] = result | {"source": str(source)}
+        elif workers == 1:
             self.results["live"] = result
             children = len({e.child_id for e in events})
             self.results["memory"] = {
@@ -420,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"which steps to run (default: all, {','.join(STEPS)}); live always runs",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy over the whole live step, by owner")
+    parser.add_argument(
+        "--before", type=Path, help="also run the live step with the worker from this checkout (a before and after)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--work", type=Path, default=Path(".casewatch/bench"))
@@ -450,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.quix(len(events))
         if "scaleout" in steps:
             bench.live(events, expected, workers=2)
+        if args.before is not None:
+            bench.live(events, expected, source=args.before.resolve())
         for rate in (int(r) for r in args.rates.split(",") if r and "latency" in steps):
             bench.latency(rate)
         if "replay" in steps:

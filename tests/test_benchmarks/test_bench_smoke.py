@@ -28,6 +28,7 @@ def test_benchmark_steps_run_end_to_end_and_agree_with_replay(kafka_bootstrap: s
     assert results["live"]["events"] == 1000
     assert results["live"]["alerts_by_rule"] == results["live"]["alerts_expected_by_replay"]
     assert results["quix"]["alerts"] == results["live"]["alerts_by_rule"]["rereferral_after_agreement"]
+    assert 0 < results["live"]["seconds_to_all_consumed"] <= results["live"]["seconds"]
     assert results["faust_floor"]["events"] == 1000
     assert results["aiokafka"]["events"] == 1000 and results["quix"]["events"] == 1000
     assert results["replay"]["events"] == 1000
