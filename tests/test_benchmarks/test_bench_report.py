@@ -28,3 +28,11 @@ def test_the_doc_gets_every_check_and_figure_between_the_markers_and_keeps_the_p
 
 def test_the_checks_in_the_results_are_the_ones_computed_from_its_figures() -> None:
     assert RESULTS["checks"] == checks(RESULTS)
+
+
+def test_a_before_run_is_set_beside_the_live_one(tmp_path: Path) -> None:
+    before = RESULTS["live"] | {"source": "/tmp/before", "events_per_second": RESULTS["live"]["events_per_second"] / 2}
+    doc = tmp_path / "benchmarks.md"
+    write_doc(doc, RESULTS | {"before": before})
+    assert "| before: one worker from `/tmp/before`, same events |" in doc.read_text()
+    assert "now 2.00x that; alerts equal to replay's |" in doc.read_text()
