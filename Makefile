@@ -49,8 +49,9 @@ schemas: $(STAMP)
 clean:
 	rm -rf $(VENV) .casewatch casewatch.db .pytest_cache .mypy_cache .ruff_cache
 
-# Benchmarks (not part of `make test`): writes bench-results.json and docs/benchmarks.md.
-# BENCH_ARGS="--events 100000" for a shorter run.
+# Benchmarks (not part of `make test`): 1,000,000 events by default, every step, a py-spy
+# profile of the whole live step; writes bench-results.json and docs/benchmarks.md.
+# BENCH_ARGS="--events 100000" for a shorter run (`python -m benchmarks.run --help` for the rest).
 bench: kafka
 	$(BIN)/python -m benchmarks.run --profile $(BENCH_ARGS)
 

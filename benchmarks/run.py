@@ -10,12 +10,14 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -27,6 +29,9 @@ from sqlalchemy import text
 
 from agents.replay import replay
 from agents.rules import ALL_RULES, EventRule, RulesConfig, parse_rules_config
+from benchmarks.memory import state_sizes
+from benchmarks.profile_owners import breakdown
+from benchmarks.report import checks, render
 from casewatch.local_kafka import LocalKafka, free_port, stop_on_sigterm
 from casewatch.metrics import scrape
 from casewatch.settings import Settings
@@ -54,6 +59,9 @@ def expect(events: list[CaseEvent]) -> dict[str, int]:
 
 
 EVENTS_PER_CHILD = 6.3  # what the simulator produces on average over 24 months
+MEMORY_SAMPLE = 20_000  # children whose in-memory state is walked (the walk is slow)
+PROGRESS_SECONDS = 10  # a line on stderr this often while a step runs
+STEPS = ("live", "faust", "aiokafka", "quix", "scaleout", "latency", "replay")
 START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -74,7 +82,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace, bootstrap: str, work: Path) -> None:
         self.args = args
         self.bootstrap = bootstrap
-        self.work = work
+        self.work = work.resolve()  # absolute: a worker from another checkout runs in that folder
         self.results: dict[str, Any] = {}
         self.live_settings: Settings | None = None  # the loaded topics, which the baselines reread
         self.config = work / "casewatch.yaml"
@@ -95,14 +103,18 @@ class Bench:
         ensure_topics(self.bootstrap, settings.topics)
         return settings
 
-    def worker(self, settings: Settings, log_name: str) -> subprocess.Popen[bytes]:
+    def worker(self, settings: Settings, log_name: str, source: Path | None = None) -> subprocess.Popen[bytes]:
+        """A `casewatch worker` process; from the checkout `source` if given (a before and after)."""
         env = dict(os.environ, **settings.deployment_env())
+        if source is not None:
+            env["PYTHONPATH"] = str(source)
         out = open(self.work / log_name, "wb")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(
             [sys.executable, "-m", "casewatch", "worker", "--metrics-host", "127.0.0.1", "--loglevel", "info"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=source,
         )
 
     def wait_ready(self, process: subprocess.Popen[bytes], log_name: str, timeout: float = 120) -> None:
@@ -112,73 +124,138 @@ class Bench:
                 raise RuntimeError(f"worker did not start; see {self.work / log_name}")
             time.sleep(0.2)
 
-    # 1. live throughput ----------------------------------------------------------------
-    def live(self, events: list[CaseEvent], expected: dict[str, int]) -> None:
-        settings = self.deployment("live", self.args.partitions)
-        self.live_settings = settings
-        log(f"loading {len(events):,} events into {settings.topic_prefix}.*")
+    # 1. live throughput (and 5. scale-out: the same with more workers) ------------------
+    def live(
+        self, events: list[CaseEvent], expected: dict[str, int], workers: int = 1, source: Path | None = None
+    ) -> dict[str, Any]:
+        """N workers of one deployment, from their start to the last expected alert stored
+        (`source`: one worker from that checkout, the "before" of a before and after)."""
+        name = "before" if source else "live" if workers == 1 else f"live{workers}w"
+        settings = self.deployment(name, self.args.partitions)
+        if name == "live":
+            self.live_settings = settings
+        log(f"{name}: loading {len(events):,} events into {settings.topic_prefix}.*")
         started = time.monotonic()
         with Publisher(self.bootstrap, settings.topics) as publisher:
             for event in events:
                 publisher.event(event)
-        self.results["load_seconds"] = time.monotonic() - started
+        self.results.setdefault("load_seconds", time.monotonic() - started)
         engine = connect(settings.database_url)
         want = sum(expected.values())
-        log(f"casewatch worker: expecting {want:,} alerts")
+        # Each worker its own state directory (RocksDB) and metrics port, as two hosts would have.
+        each = [settings] + [
+            replace(settings, metrics_port=free_port(), state_dir=self.work / f"state-{i}") for i in range(1, workers)
+        ]
+        log(f"{name}: {workers} casewatch worker(s), expecting {want:,} alerts")
+        logs = [f"{name}-worker{i}.log" for i in range(workers)]
         started = time.monotonic()
-        process = self.worker(settings, "live-worker.log")
+        processes = [self.worker(s, log_name, source) for s, log_name in zip(each, logs, strict=True)]
+        profile = None
         try:
-            self.wait_ready(process, "live-worker.log")
-            idle_rss = rss_bytes(process.pid)
+            for process, log_name in zip(processes, logs, strict=True):
+                self.wait_ready(process, log_name)
+            idle_rss = rss_bytes(processes[0].pid)
+            if self.args.profile and name == "live":
+                profile = self.profile(processes[0].pid)
             deadline = time.monotonic() + self.args.timeout
-            profile = self.profile(process.pid) if self.args.profile else None
-            while count_alerts(engine=engine) < want:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"casewatch stored {count_alerts(engine=engine)} of {want} alerts in time")
+            next_progress = time.monotonic() + PROGRESS_SECONDS
+            next_scrape, all_consumed = time.monotonic(), None  # when the last event was consumed
+            while (stored := count_alerts(engine=engine)) < want:
+                if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                    raise RuntimeError(f"{name}: casewatch stored {stored} of {want} alerts in time")
+                if all_consumed is None and time.monotonic() > next_scrape:
+                    if sum(consumed_events(s) for s in each) >= len(events):
+                        all_consumed = time.monotonic() - started
+                    next_scrape += 1
+                if time.monotonic() > next_progress:
+                    log(f"{name}: {stored:,} of {want:,} alerts stored, {time.monotonic() - started:,.0f} s")
+                    next_progress += PROGRESS_SECONDS
                 time.sleep(0.05)
             seconds = time.monotonic() - started
-            consumed = scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_events_consumed_total")
-            busy_rss = rss_bytes(process.pid)
-            if profile is not None:
-                profile.wait(timeout=120)
+            consumed = sum(consumed_events(s) for s in each)
+            busy_rss = rss_bytes(processes[0].pid)
+            store_bytes = scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_state_store_bytes")
         finally:
-            process.terminate()
-            process.wait(60)
+            if profile is not None:
+                profile.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
+                profile.wait(timeout=300)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(60)
         by_rule = dict(
             Counter(
                 row.rule
                 for row in engine.connect().execute(text("SELECT rule FROM alerts"))  # one row per alert
             )
         )
-        self.results["live"] = {
+        result = {
+            "workers": workers,
             "events": len(events),
             "events_consumed": consumed,
             "seconds": seconds,
             "events_per_second": len(events) / seconds,
+            # The clock's alerts come after the last event: without them, the events' own pace.
+            "seconds_to_all_consumed": all_consumed or seconds,
             "alerts_by_rule": by_rule,
             "alerts_expected_by_replay": expected,
         }
-        children = len({e.child_id for e in events})
-        self.results["memory"] = {
-            "children": children,
-            "worker_rss_idle_bytes": idle_rss,
-            "worker_rss_after_bytes": busy_rss,
-            "rss_per_100k_children_bytes": (busy_rss - idle_rss) / children * 100_000,
-        }
-        log(f"casewatch: {len(events) / seconds:,.0f} events/s")
+        if source is not None:
+            self.results["before"] = result | {"source": str(source)}
+        elif workers == 1:
+            self.results["live"] = result
+            children = len({e.child_id for e in events})
+            self.results["memory"] = {
+                "children": children,
+                "worker_rss_idle_bytes": idle_rss,
+                "worker_rss_after_bytes": busy_rss,
+                "rss_per_100k_children_bytes": (busy_rss - idle_rss) / children * 100_000,
+                "state_store_bytes_per_child": store_bytes / children,
+            }
+            if profile is not None:
+                self.results["profile"] = self.profile_breakdown()
+        else:
+            self.results.setdefault("scaleout", {})[str(workers)] = result
+        log(
+            f"{name}: {len(events) / seconds:,.0f} events/s, "
+            f"alerts {'equal to' if by_rule == expected else 'DIFFER FROM'} replay's"
+        )
+        return result
 
     def profile(self, pid: int) -> subprocess.Popen[bytes] | None:
+        """py-spy on the worker (all its threads), from Ready until the step ends."""
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         if not Path(spy).exists():
             log("py-spy not found: no profile")
             return None
         out = self.work / "profile.txt"
-        self.results["profile_file"] = str(out)
+        out.unlink(missing_ok=True)
         return subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--duration", str(self.args.profile_seconds), "--format", "raw",
-             "--output", str(out), "--nonblocking"],
+            [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+
+    def profile_breakdown(self) -> dict[str, Any]:
+        path = self.work / "profile.txt"
+        if not path.exists():
+            log("py-spy wrote no profile")
+            return {}
+        with open(path) as lines:
+            samples = breakdown(lines)
+        return {"file": str(path), "samples_by_owner": samples}
+
+    # 2. faust floor --------------------------------------------------------------------
+    def faust_floor(self, n: int) -> None:
+        settings = self.live_settings
+        assert settings is not None, "run live() first: it loads the topics"
+        log("faust floor: take_events and one table write per key per batch")
+        result = self.child_process(
+            "benchmarks.faust_floor", self.bootstrap, ",".join(settings.topics.inputs),
+            f"{settings.topic_prefix}-floor", str(settings.partitions), str(n),
+        )  # fmt: skip
+        result["events_per_second"] = result["events"] / result["seconds"]
+        self.results["faust_floor"] = result
+        log(f"faust floor: {result['events_per_second']:,.0f} events/s")
 
     # 2a. aiokafka ----------------------------------------------------------------------
     def aiokafka(self, n: int) -> None:
@@ -267,15 +344,22 @@ class Bench:
         parsed = [line.result for line in read_jsonl(path)]
         result = replay([e for e in parsed if not isinstance(e, Rejection)], RULES)
         seconds = time.monotonic() - started
-        sizes = [len(json.dumps(state.to_dict())) for state in result.states.values()]
+        sizes = [state_sizes(state, deep=i < MEMORY_SAMPLE) for i, state in enumerate(result.states.values())]
+        as_json = [size.json for size in sizes]
+        in_memory = [size.memory for size in sizes if size.memory is not None]
         self.results["replay"] = {
             "events": result.events,
             "seconds": seconds,
             "events_per_second": result.events / seconds,
             "alerts": len(result.alerts),
         }
-        self.results["memory"]["state_bytes_per_child_mean"] = sum(sizes) / len(sizes)
-        self.results["memory"]["state_bytes_per_child_max"] = max(sizes)
+        self.results["memory"] |= {
+            "state_json_bytes_per_child_mean": sum(as_json) / len(as_json),
+            "state_json_bytes_per_child_max": max(as_json),
+            "state_memory_bytes_per_child_mean": sum(in_memory) / len(in_memory),
+            "state_memory_bytes_per_child_max": max(in_memory),
+            "state_memory_children_measured": len(in_memory),
+        }
         log(f"replay: {result.events / seconds:,.0f} events/s")
 
 
@@ -285,6 +369,10 @@ def create_topic(bootstrap: str, name: str, partitions: int) -> None:
         admin.create_topics([NewTopic(name, partitions, 1)])
     finally:
         admin.close()
+
+
+def consumed_events(settings: Settings) -> float:
+    return scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_events_consumed_total")
 
 
 def rss_bytes(pid: int) -> int:
@@ -332,16 +420,25 @@ def machine() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000, help="events for live and replay (default 1,000,000)")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=1_000_000,
+        help="events for live, baselines, scale-out and replay (default 1,000,000)",
+    )
     parser.add_argument("--rates", default="200,1000", help="offered rates for latency, events/s (default 200,1000)")
     parser.add_argument("--latency-seconds", type=int, default=30, help="seconds offered at each rate (default 30)")
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--timeout", type=float, default=3600, help="bound on each step, seconds")
     parser.add_argument(
-        "--steps", default="live,aiokafka,quix,latency,replay", help="which steps to run (default: all)"
+        "--steps",
+        default=",".join(STEPS),
+        help=f"which steps to run (default: all, {','.join(STEPS)}); live always runs",
     )
-    parser.add_argument("--profile", action="store_true", help="record a py-spy profile of the live worker")
-    parser.add_argument("--profile-seconds", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="py-spy over the whole live step, by owner")
+    parser.add_argument(
+        "--before", type=Path, help="also run the live step with the worker from this checkout (a before and after)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--work", type=Path, default=Path(".casewatch/bench"))
@@ -361,11 +458,19 @@ def main(argv: list[str] | None = None) -> int:
         events = events_for(args.events, seed=42)
         expected = expect(events)
         steps = set(args.steps.split(","))
+        if unknown := steps - set(STEPS):
+            parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
         bench.live(events, expected)  # always: it loads the topics the baselines read
+        if "faust" in steps:
+            bench.faust_floor(len(events))
         if "aiokafka" in steps:
             bench.aiokafka(len(events))
         if "quix" in steps:
             bench.quix(len(events))
+        if "scaleout" in steps:
+            bench.live(events, expected, workers=2)
+        if args.before is not None:
+            bench.live(events, expected, source=args.before.resolve())
         for rate in (int(r) for r in args.rates.split(",") if r and "latency" in steps):
             bench.latency(rate)
         if "replay" in steps:
@@ -375,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine() | {"kafka": kafka_version},
     }
-    if steps != {"live", "aiokafka", "quix", "latency", "replay"}:
+    if steps != set(STEPS):
         args.out.write_text(json.dumps(results, indent=2) + "\n")
         log(f"partial run: wrote {args.out} only")
         return 0
@@ -383,18 +488,24 @@ def main(argv: list[str] | None = None) -> int:
     results["ratios"] = {
         "casewatch_over_aiokafka": live / results["aiokafka"]["events_per_second"],
         "casewatch_over_quix": live / results["quix"]["events_per_second"],
+        "casewatch_over_faust_floor": live / results["faust_floor"]["events_per_second"],
+        "two_workers_over_one": results["scaleout"]["2"]["events_per_second"] / live,
         "quix_rereferral_alerts_match": results["quix"]["alerts"]
         == results["live"]["alerts_by_rule"].get(REREFERRAL, 0),
     }
+    results["checks"] = checks(results)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
+    for check in results["checks"]:
+        log(
+            f"{'pass' if check['passed'] else 'FAIL'}: {check['measure']}: "
+            f"{check['measured']} (target {check['target']})"
+        )
     write_doc(args.doc, results)
     log(f"wrote {args.out} and {args.doc}")
     return 0
 
 
 def write_doc(path: Path, r: dict[str, Any]) -> None:
-    from benchmarks.report import render
-
     table = render(r)
     before, after = "", ""
     if path.exists():
