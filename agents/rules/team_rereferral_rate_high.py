@@ -9,15 +9,19 @@ attributed to it (the latest case closure between the previous referral and this
 and any other referral to the front door that took it. The front door's own figures are
 kept alongside.
 
-The rate is the DfE's: of the referrals attributed to the team in the 12 months to the
-end of a month, the share that came within 12 calendar months of an earlier referral of
-the same child (the same child and day once). A rate on 20 referrals has a standard
-error of about 9 points, so a month above the national figure says little: every judged
-month is a `report` finding (counted in the QA report, never a message), and only a
-**change** is an alert of the rule's delivery class: the rate above the upper control
-limit of a p-chart (comparator `threshold` + `control_sigmas` standard errors at the
-team's own number of referrals) for two months running. It is raised on the second
-month of a run, not again while the run lasts.
+The judged rate is the DfE's, for the team that took the referrals (its front door): of
+the referrals it received in the 12 months to the end of a month, the share that came
+within 12 calendar months of an earlier referral of the same child (the same child and day
+once). The figures attributed to a closing team are reported beside it but never judged:
+a team that only closes cases has only re-referrals attributed to it (its rate would read
+100%), and its own rate (of the episodes it closed, the share referred again) needs a
+year's follow-up, so it is the QA report's funnel, not a timely alert. A rate on 20
+referrals has a standard error of about 9 points, so a month above the national figure
+says little: every judged month is a `report` finding (counted in the QA report, never a
+message), and only a **change** is an alert of the rule's delivery class: the rate above
+the upper control limit of a p-chart (comparator `threshold` + `control_sigmas` standard
+errors at the team's own number of referrals) for two months running. It is raised on the
+second month of a run, not again while the run lasts.
 
 A month is judged by the team's event time (the latest event its facts came from), once
 that has passed the month's end by `settle_days` (the allowed lateness), and only once
@@ -47,7 +51,7 @@ class Params(RuleParams):
                                "(0.226 = 22.6%, England)", minimum=0.0, maximum=1.0)  # fmt: skip
     control_sigmas: float = setting(3.0, "standard errors above the comparator, at the team's number of "
                                     "referrals, of the upper control limit", minimum=0.0)  # fmt: skip
-    min_referrals: int = setting(20, "fewest referrals in the period for a rate to be judged", minimum=1)
+    min_referrals: int = setting(20, "fewest referrals received in the period for a rate to be judged", minimum=1)
     period_months: int = setting(12, "months in the rolling period", minimum=1)
     rereferral_months: int = setting(12, "DfE re-referral window, and the window for an agreement to count as "
                                      "followed by a referral", minimum=1)  # fmt: skip
@@ -127,7 +131,7 @@ def evaluate(team: str, state: TeamState, today: date, params: Params) -> list[F
     findings = []
     while month <= last:
         figures = _figures(state, month, params)
-        if figures.referrals >= params.min_referrals:
+        if figures.front_door_referrals >= params.min_referrals:
             above = _above(state, month, params, first)
             change = above and _above(state, add_months(month, -1), params, first)
             change = change and not _above(state, add_months(month, -2), params, first)
@@ -176,10 +180,10 @@ def _above(state: TeamState, month: date, params: Params, first: date) -> bool:
     if month < first:
         return False
     figures = _figures(state, month, params)
-    rate = figures.rereferral_rate
-    if figures.referrals < params.min_referrals or rate is None:
+    rate = figures.front_door_rate
+    if figures.front_door_referrals < params.min_referrals or rate is None:
         return False
-    return rate > upper_control_limit(params, figures.referrals)
+    return rate > upper_control_limit(params, figures.front_door_referrals)
 
 
 def _month(day: date) -> str:
@@ -199,7 +203,7 @@ def _percent(rate: float | None) -> str | None:
 
 
 def _finding(team: str, month: date, figures: Rates, params: Params, change: bool) -> Finding:
-    limit = upper_control_limit(params, figures.referrals)
+    limit = upper_control_limit(params, figures.front_door_referrals)
     return Finding(
         keys=(_month(month),),
         team=team,
@@ -324,17 +328,18 @@ RULE = TeamRule(
     params=Params,
     finding="quality assurance should drive improvements in practice (rates over time, beside the national figure)",
     explanation=(
-        "{rereferrals} of the {referrals} referrals attributed to the team from {period_start} to {period_end} were "
-        "re-referrals ({rereferral_rate_percent}%; re-referrals count for the team that closed the previous "
-        "episode). Comparator {comparator_percent}%, upper control limit {upper_control_limit_percent}% at this "
-        "number of referrals: {verdict}. At the team's front door: {front_door_rereferrals} of "
-        "{front_door_referrals}. Written agreements made in the period: {agreements}, of which followed by a "
-        "referral: {agreements_followed}. The DfE notes that high re-referral rates may indicate cases closed "
-        "prematurely or interventions that did not succeed."
+        "{front_door_rereferrals} of the {front_door_referrals} referrals the team received from {period_start} to "
+        "{period_end} were re-referrals ({front_door_rate_percent}%). Comparator {comparator_percent}%, upper control "
+        "limit {upper_control_limit_percent}% at this number of referrals: {verdict}. Counted for the team that "
+        "closed the previous episode: {rereferrals} re-referrals of {referrals} referrals attributed to the team "
+        "(the QA report gives a closing team's own rate). Written agreements made in the period: {agreements}, of "
+        "which followed by a referral: {agreements_followed}. The DfE notes that high re-referral rates may indicate "
+        "cases closed prematurely or interventions that did not succeed."
     ),
     action=(
-        "On a change: audit a sample of the re-referred cases the team closed: were cases closed too early, or with "
-        "written agreements that were not proportionate or not reviewed? Agree actions with the team manager and QA."
+        "On a change: audit a sample of the re-referred children and the teams that closed their previous episodes "
+        "(the QA report's funnel): were cases closed too early, or with written agreements that were not "
+        "proportionate or not reviewed? Agree actions with the team managers and QA."
     ),
     evaluate=evaluate,
     judged_through=judged_through,

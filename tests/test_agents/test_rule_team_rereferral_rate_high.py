@@ -241,3 +241,20 @@ def test_team_state_round_trips_through_json() -> None:
         due=date(2024, 1, 8),
     )
     assert TeamState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+
+
+def test_a_team_that_only_closes_cases_is_not_judged_on_its_attributed_rereferrals() -> None:
+    # 20 children each referred twice at the front door, CIN East closing every first episode:
+    # all 20 re-referrals are attributed to CIN East, whose attributed "rate" would read 100%.
+    steps = []
+    for i in range(20):
+        first = START + timedelta(days=10 * i)
+        steps += [referral(first.isoformat(), child=f"K{i:02d}"),
+                  closure((first + timedelta(days=20)).isoformat(), "CIN East", child=f"K{i:02d}"),
+                  referral((first + timedelta(days=40)).isoformat(), child=f"K{i:02d}")]  # fmt: skip
+    found = team_alerts([*steps, *until("2024-03-08")], "2024-03-08", PLAIN)
+    assert found and {a.team for a in found.values()} == {TEAM}
+    front = next(a for a in found.values() if a.facts["month"] == "2024-01")
+    # February 2023 to January 2024: 16 first referrals (those from 1 February) and all 20 second ones.
+    assert (front.facts["front_door_referrals"], front.facts["front_door_rereferrals"]) == (36, 20)
+    assert front.facts["change"] is True  # 55.6% at the front door, above the limit two months running
