@@ -45,9 +45,12 @@ from streams.simulate import SimulationSpec, simulate
 
 REREFERRAL = "rereferral_after_agreement"
 # The workers' clock ticks every second, so the time-driven rules' alerts follow within a
-# few seconds of the last event; replay judges them as of today, as that clock does.
-RULES_YAML = "rules:\n  timer_seconds: 1\n"
-RULES: RulesConfig = parse_rules_config({"timer_seconds": 1})
+# few seconds of the last event; replay judges them as of today, as that clock does. The
+# live steps' events are on the topics before the workers start (the latency step keeps
+# publishing), so a partition quiet for 5 s once caught up is quiet indeed: the default 60 s
+# would add a fixed minute of waiting to every step's time to its last alert.
+RULES_YAML = "rules:\n  timer_seconds: 1\n  quiet_seconds: 5\n"
+RULES: RulesConfig = parse_rules_config({"timer_seconds": 1, "quiet_seconds": 5})
 # Rules an event triggers: their alerts have an event-to-alert latency (the clock's have none).
 EVENT_DRIVEN = frozenset(rule.id for rule in ALL_RULES if isinstance(rule, EventRule))
 
