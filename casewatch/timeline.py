@@ -7,14 +7,13 @@ page reads a child's; erasure deletes a child's and retention prunes old ones
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, Connection, DateTime, Engine, Index, String, Table, Text, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from agents.timeline import Code, TimelineRow
+from agents.timeline import TimelineRow
 from casewatch.storage import metadata
 
 timeline_events = Table(
@@ -32,19 +31,6 @@ timeline_events = Table(
     Index("ix_timeline_events_child_occurred", "child_id", "occurred_at"),
     Index("ix_timeline_events_stored_at", "stored_at"),
 )
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """A stored row, as the page shows it."""
-
-    event_id: str
-    event_type: str
-    team: str
-    occurred_at: datetime
-    item_id: str | None
-    action: str | None
-    codes: dict[str, Code]
 
 
 def store_timeline(*, engine: Engine, rows: Sequence[TimelineRow], now: datetime | None = None) -> int:
@@ -68,12 +54,12 @@ def store_timeline(*, engine: Engine, rows: Sequence[TimelineRow], now: datetime
         return len(connection.execute(statement, values).all())
 
 
-def child_timeline(engine: Engine, *, child_id: str) -> list[TimelineEvent]:
+def child_timeline(engine: Engine, *, child_id: str) -> list[TimelineRow]:
     """The child's stored events, newest first."""
     t = timeline_events.c
     query = select(timeline_events).where(t.child_id == child_id).order_by(t.occurred_at.desc(), t.event_id.desc())
     with engine.connect() as connection:
-        return [_event(row._mapping) for row in connection.execute(query)]
+        return [_row(row._mapping) for row in connection.execute(query)]
 
 
 def delete_child_timeline(connection: Connection, child_id: str) -> int:
@@ -84,10 +70,11 @@ def prune_timeline(connection: Connection, *, stored_before: datetime) -> int:
     return connection.execute(delete(timeline_events).where(timeline_events.c.stored_at < stored_before)).rowcount
 
 
-def _event(row: Any) -> TimelineEvent:
+def _row(row: Any) -> TimelineRow:
     occurred = row["occurred_at"]  # SQLite gives the UTC time back naive, PostgreSQL in the session's zone
-    return TimelineEvent(
+    return TimelineRow(
         event_id=row["event_id"],
+        child_id=row["child_id"],
         event_type=row["event_type"],
         team=row["team"],
         occurred_at=occurred.replace(tzinfo=UTC) if occurred.tzinfo is None else occurred.astimezone(UTC),

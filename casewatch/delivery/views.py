@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from agents.timeline import TimelineRow
 from agents.worklist import SEVERITY_RANK, Worklist, WorklistPolicy, build_worklists, week_of
 from casewatch.delivery.allowlist import parse_payload
 from casewatch.delivery.tables import alert_lifecycle
 from casewatch.delivery.worklists import as_alert
 from casewatch.storage import alerts_table
-from casewatch.timeline import TimelineEvent
 from schemas.alerts import Alert
 
 STATUSES = ("open", "acknowledged", "resolved")
@@ -111,11 +111,11 @@ class TimelineEntry:
     """One line of a child's timeline: a case event or an alert raised about the child."""
 
     at: datetime
-    event: TimelineEvent | None = None
+    event: TimelineRow | None = None
     finding: Finding | None = None
 
 
-def sees_child(teams: Collection[str] | None, events: list[TimelineEvent], found: list[Finding]) -> bool:
+def sees_child(teams: Collection[str] | None, events: list[TimelineRow], found: list[Finding]) -> bool:
     """Whether a reader of `teams` (None: all) may open the child's timeline: one of their teams
     holds an event of the child, or an alert about it (`found` is already of their teams)."""
     if teams is None:
@@ -123,7 +123,7 @@ def sees_child(teams: Collection[str] | None, events: list[TimelineEvent], found
     return bool(found) or any(e.team in teams for e in events)
 
 
-def timeline_entries(events: list[TimelineEvent], found: list[Finding]) -> list[TimelineEntry]:
+def timeline_entries(events: list[TimelineRow], found: list[Finding]) -> list[TimelineEntry]:
     """Events and alerts, newest first; an alert stands above the event it was raised on (same time)."""
     entries = [TimelineEntry(e.occurred_at, event=e) for e in events]
     entries += [TimelineEntry(f.alert.occurred_at, finding=f) for f in found]

@@ -2,14 +2,14 @@
 
 from datetime import UTC, datetime
 
+from agents.timeline import TimelineRow
 from casewatch.delivery.views import Finding, sees_child, timeline_entries
-from casewatch.timeline import TimelineEvent
 from tests.alerts import make_alert
 
 
-def event(event_id: str, day: str, team: str = "Front Door") -> TimelineEvent:
+def event(event_id: str, day: str, team: str = "Front Door") -> TimelineRow:
     at = datetime.fromisoformat(day).replace(tzinfo=UTC)
-    return TimelineEvent(event_id, "referral", team, at, None, None, {"referral_source": "1A"})
+    return TimelineRow(event_id, "C1", "referral", team, at, None, None, {"referral_source": "1A"})
 
 
 def test_a_reader_sees_a_child_when_one_of_their_teams_holds_an_event_or_an_alert_of_it() -> None:
