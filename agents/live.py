@@ -34,8 +34,10 @@ from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
 from agents.supervisor import Supervisor
 from agents.sweep import Sweep, decode_tick
+from agents.timeline_consumer import timeline_consumer
 from casewatch.metrics import Metrics
 from casewatch.storage import StoredHook, upsert_alerts
+from casewatch.timeline import store_timeline
 from schemas.alerts import Alert
 from schemas.events import EVENT_TYPE_NAMES
 from streams.admission import DEFAULT_POLICY, InputPolicy
@@ -61,7 +63,7 @@ CORRELATE_WITHIN_SECONDS = 0.01
 # writes every team it touched to the changelog: long batches keep those writes few.
 TEAMS_BATCH = 10_000
 TEAMS_WITHIN_SECONDS = 1.0
-AGENTS = ("correlate", "teams", "persist")  # the names their crashes are counted under
+AGENTS = ("correlate", "teams", "persist", "timeline")  # the names their crashes are counted under
 # The control message, on the ticks topic keyed by child, that makes a running worker drop
 # a child's state (`casewatch erase`; the state's changelog gets its tombstone from the delete).
 ERASE_KIND = "erase"
@@ -89,7 +91,7 @@ def create_app(
     supervisor: Supervisor | None = None,
     security: KafkaSecurity = PLAINTEXT,
 ) -> faust.App:
-    """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the persist task.
+    """The worker's Faust app: the correlate and teams agents, their tables, the clock, the persist and timeline tasks.
 
     `on_stored` runs in each batch's database transaction (the delivery outbox). With
     `instance_id` the worker is a static member of its consumer group: restarted after a
@@ -363,7 +365,7 @@ def create_app(
 
     persister = PersistConsumer(
         bootstrap_servers=bootstrap_servers,
-        topic=topics.alerts,
+        topics=[topics.alerts],
         group_id=persist_group(app_id),
         carry_over_from=app_id,  # where the Faust persist agent of earlier versions committed
         handle=lambda records: supervisor.until_done("persist", functools.partial(persist_batch, records)),
@@ -377,6 +379,17 @@ def create_app(
     @app.task  # type: ignore[untyped-decorator]
     async def persist() -> None:
         await persister.run()
+
+    timeline = timeline_consumer(
+        app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy,
+        store=lambda rows: store_timeline(engine=engine, rows=rows), supervisor=supervisor, metrics=metrics,
+        instance_id=instance_id, session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
+        heartbeat_seconds=HEARTBEAT_SECONDS, security=security,
+    )  # fmt: skip
+
+    @app.task  # type: ignore[untyped-decorator]  # each child's events for the page's timeline
+    async def store_timelines() -> None:
+        await timeline.run()
 
     return app
 

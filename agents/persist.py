@@ -10,6 +10,9 @@ under the same alert ids (an upsert: one row each).
 A worker upgraded from the Faust persist agent carries that agent's committed offsets on
 the alerts topic over to the new group (once, while the new group has none), so it does
 not store, and notify, every alert version on the topic again.
+
+The same machinery serves any consumer that stores what it reads (the child timeline,
+agents/timeline_consumer.py): `PersistConsumer` takes its topics, group and batch size.
 """
 
 import asyncio
@@ -17,7 +20,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError as ConsumerError
@@ -28,6 +31,7 @@ from kafka.errors import KafkaError, NoError
 from streams.kafka_security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger("casewatch.worker")
+T = TypeVar("T")
 
 PERSIST_BATCH = 500
 FETCH_WAIT_MS = 200
@@ -82,25 +86,43 @@ def _carry_over_once(
         admin.close()
 
 
+async def until_stored(
+    work: Callable[[], T], *, retried: tuple[type[BaseException], ...], failed: Callable[[BaseException, float], None]
+) -> T:
+    """`work()` off the event loop (consumption carries on meanwhile), again and again while
+    it raises `retried` (the database is unavailable: dropping the batch would lose it, and
+    its offsets are not committed until this returns); `failed(error, pause)` before each pause."""
+    attempt = 0
+    while True:
+        try:
+            return await asyncio.to_thread(work)
+        except retried as error:
+            pause = min(30.0, 0.5 * 2**attempt)
+            failed(error, pause)
+            await asyncio.sleep(pause)
+            attempt += 1
+
+
 class PersistConsumer:
-    """Consume `topic` in `group_id`, hand each batch to `handle`, commit once it returns."""
+    """Consume `topics` in `group_id`, hand each batch to `handle`, commit once it returns."""
 
     def __init__(
         self,
         *,
         bootstrap_servers: str,
-        topic: str,
+        topics: Sequence[str],
         group_id: str,
-        carry_over_from: str,
         handle: Callable[[Sequence[Any]], Awaitable[None]],
         crashed: Callable[[BaseException], None],
+        carry_over_from: str | None = None,
         instance_id: str | None = None,
         session_timeout_seconds: float = 10.0,
         heartbeat_seconds: float = 1.0,
         security: KafkaSecurity = PLAINTEXT,
+        batch: int = PERSIST_BATCH,
     ) -> None:
-        self.bootstrap_servers, self.topic, self.group_id = bootstrap_servers, topic, group_id
-        self.carry_over_from = carry_over_from
+        self.bootstrap_servers, self.topics, self.group_id = bootstrap_servers, tuple(topics), group_id
+        self.carry_over_from, self.batch = carry_over_from, batch
         self.handle, self.crashed = handle, crashed
         self.instance_id = instance_id
         self.session_timeout_ms = int(session_timeout_seconds * 1000)
@@ -120,7 +142,7 @@ class PersistConsumer:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            self.topic,
+            *self.topics,
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
             client_id=self.group_id,
@@ -129,13 +151,13 @@ class PersistConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_ms,
-            max_poll_records=PERSIST_BATCH,
+            max_poll_records=self.batch,
             **self.security.client_options(),
         )
         await consumer.start()
         try:
             while True:
-                fetched = await consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=PERSIST_BATCH)
+                fetched = await consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=self.batch)
                 records = [record for partition in fetched.values() for record in partition]
                 if not records:
                     continue
@@ -144,25 +166,31 @@ class PersistConsumer:
                 try:
                     await consumer.commit(offsets)
                 except ConsumerError as error:  # a rebalance took the partitions: their new owner stores them again
-                    log.warning("persist: offsets not committed (%s); the batch may be stored again", _name(error))
+                    log.warning("%s: offsets not committed (%s); the batch may be stored again", self.group_id,
+                                _name(error))  # fmt: skip
         finally:
             await consumer.stop()
 
     async def _carry_over(self) -> None:
-        try:
-            moved = await asyncio.to_thread(
-                carry_over_offsets,
-                self.bootstrap_servers,
-                self.topic,
-                old_group=self.carry_over_from,
-                new_group=self.group_id,
-                security=self.security,
-            )
-        except Exception as error:  # not worth a crash: without it, alerts are at worst stored again
-            log.warning("persist offsets not carried over from %s: %s", self.carry_over_from, _name(error))
+        if self.carry_over_from is None:
             return
-        if moved:
-            log.warning("persist: carried %d partitions' offsets over from %s", moved, self.carry_over_from)
+        for topic in self.topics:
+            try:
+                moved = await asyncio.to_thread(
+                    carry_over_offsets,
+                    self.bootstrap_servers,
+                    topic,
+                    old_group=self.carry_over_from,
+                    new_group=self.group_id,
+                    security=self.security,
+                )
+            except Exception as error:  # not worth a crash: without it, records are at worst stored again
+                log.warning("%s offsets not carried over from %s: %s", self.group_id, self.carry_over_from,
+                            _name(error))  # fmt: skip
+                continue
+            if moved:
+                log.warning("%s: carried %d partitions' offsets over from %s", self.group_id, moved,
+                            self.carry_over_from)  # fmt: skip
 
 
 def _name(error: BaseException) -> str:

@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     erase.set_defaults(run=_erase)
     retention = command(
         "retention",
-        "Delete alerts, finished notifications and audit rows older than "
+        "Delete alerts, finished notifications, audit rows and timeline events older than "
         "CASEWATCH_RETENTION_DAYS (default 400); the dispatcher does it daily too.",
     )
     retention.add_argument("--days", type=_positive, help="keep this many days instead")
@@ -366,9 +366,11 @@ def _erase(args: argparse.Namespace, settings: Settings) -> int:
                        engine=connect(settings.database_url))  # fmt: skip
     if args.format == "json":
         print_json({"alerts": done.alerts, "notifications": done.notifications, "audit_rows": done.audit_rows,
-                    "tombstones": done.tombstones, "audit_subject": done.subject})  # fmt: skip
+                    "timeline_events": done.timeline_events, "tombstones": done.tombstones,
+                    "audit_subject": done.subject})  # fmt: skip
         return 0
-    print(f"erased: {done.alerts} alerts, {done.notifications} notifications, {done.audit_rows} audit rows; "
+    print(f"erased: {done.alerts} alerts, {done.notifications} notifications, {done.audit_rows} audit rows, "
+          f"{done.timeline_events} timeline events; "
           f"{done.tombstones} changelog tombstones and an erase message to the workers; "
           f"audit entry child {done.subject[:16]}...")  # fmt: skip
     print("Events already on the input topics stay until their retention ends (docs/security.md).")
@@ -385,10 +387,10 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
     done = prune(connect(settings.database_url), older_than=timedelta(days=days), now=datetime.now(UTC))
     if args.format == "json":
         print_json({"older_than_days": days, "alerts": done.alerts, "notifications": done.notifications,
-                    "audit_rows": done.audit_rows})  # fmt: skip
+                    "audit_rows": done.audit_rows, "timeline_events": done.timeline_events})  # fmt: skip
         return 0
     print(f"older than {days} days: deleted {done.alerts} alerts, {done.notifications} notifications, "
-          f"{done.audit_rows} audit rows")  # fmt: skip
+          f"{done.audit_rows} audit rows, {done.timeline_events} timeline events")  # fmt: skip
     return 0
 
 

@@ -5,9 +5,10 @@ told first (an "erase" message on the ticks topic, keyed by the child, which the
 agent handles by deleting the key from its table), a tombstone is written for the child's
 key on the child-state changelog (so a worker that starts later rebuilds its table without
 it), then the child's alerts and everything hanging from them (lifecycle, notifications,
-their audit rows) are deleted from the database. The audit log records the erasure by an
-HMAC of the ID under a configured key: the same child erased twice gives the same entry,
-and the ID cannot be read back from it. What erasure cannot reach is in docs/security.md.
+their audit rows) and the child's timeline (its case events' rows) are deleted from the
+database. The audit log records the erasure by an HMAC of the ID under a configured key:
+the same child erased twice gives the same entry, and the ID cannot be read back from it.
+What erasure cannot reach is in docs/security.md.
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from casewatch.delivery.lifecycle import audit, check_actor
 from casewatch.delivery.tables import alert_lifecycle, audit_log, notification_alerts, notifications
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import alerts_table
+from casewatch.timeline import delete_child_timeline, prune_timeline
 
 MIN_KEY_CHARS = 32
 # The child IDs casewatch accepts as keys; anything else cannot have state here.
@@ -39,6 +41,7 @@ class Erasure:
     notifications: int
     audit_rows: int
     tombstones: int
+    timeline_events: int
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Pruned:
     alerts: int
     notifications: int
     audit_rows: int
+    timeline_events: int
 
 
 def erasure_subject(child_id: str, key: str) -> str:
@@ -76,9 +80,11 @@ def erase_child(settings: Settings, child_id: str, *, actor: str, now: datetime,
     tombstones = tell_kafka(settings, child_id)
     with engine.begin() as connection:
         alerts, sent, audited = delete_child_rows(connection, child_id)
-        detail = {"alerts": alerts, "notifications": sent, "audit_rows": audited, "tombstones": tombstones}
+        timeline = delete_child_timeline(connection, child_id)
+        detail = {"alerts": alerts, "notifications": sent, "audit_rows": audited, "tombstones": tombstones,
+                  "timeline_events": timeline}  # fmt: skip
         audit(connection, actor=actor, action="erase", subject="child", subject_id=subject, detail=detail, now=now)
-    return Erasure(subject, alerts, sent, audited, tombstones)
+    return Erasure(subject, alerts, sent, audited, tombstones, timeline)
 
 
 def tell_kafka(settings: Settings, child_id: str) -> int:
@@ -137,8 +143,9 @@ def delete_child_rows(connection: Connection, child_id: str) -> tuple[int, int, 
 
 
 def prune(engine: Engine, *, older_than: timedelta, now: datetime) -> Pruned:
-    """Delete alerts last updated, finished notifications created, and audit rows written before
-    `now - older_than`. A notification still to be sent, and the alerts it carries, stay."""
+    """Delete alerts last updated, finished notifications created, audit rows written and
+    timeline events stored before `now - older_than`. A notification still to be sent, and the
+    alerts it carries, stay."""
     cutoff = now - older_than
     n, na, a = notifications.c, notification_alerts.c, alerts_table.c
     with engine.begin() as connection:
@@ -150,4 +157,5 @@ def prune(engine: Engine, *, older_than: timedelta, now: datetime) -> Pruned:
         connection.execute(delete(alert_lifecycle).where(alert_lifecycle.c.alert_id.in_(old_alerts)))
         alerts = connection.execute(delete(alerts_table).where(a.alert_id.in_(old_alerts))).rowcount
         audited = connection.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount
-    return Pruned(alerts, sent, audited)
+        timeline = prune_timeline(connection, stored_before=cutoff)
+    return Pruned(alerts, sent, audited, timeline)

@@ -136,7 +136,7 @@ class Metrics:
             ),
             store_failures=Counter(
                 "casewatch_store_failures_total",
-                "Attempts to store a batch of alerts in the database that failed (each is retried).",
+                "Attempts to store a batch of alerts or timeline events in the database that failed (each is retried).",
                 registry=registry,
             ),
             state_store_bytes=Gauge(

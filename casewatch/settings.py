@@ -80,7 +80,7 @@ VARIABLES = (
     Variable("CASEWATCH_MAX_BODY_BYTES", "largest HTTP request body in bytes", "1048576"),
     Variable("CASEWATCH_BODY_TIMEOUT", "seconds an HTTP request body may take to arrive", "30"),
     Variable("CASEWATCH_ERASURE_KEY", "HMAC key (32+ characters) naming erased children in the audit log", secret=True),
-    Variable("CASEWATCH_RETENTION_DAYS", "alerts, notifications and audit rows kept this many days", "400"),
+    Variable("CASEWATCH_RETENTION_DAYS", "alerts, notifications, audit rows, timelines kept this many days", "400"),
     Variable("CASEWATCH_WINDOW_MONTHS", "re-referral window in calendar months (the file may override)", "12"),
     Variable("CASEWATCH_LINK_TEMPLATE", "case-system link, e.g. https://lcs.example/child/{child_id} (likewise)"),
     Variable("CASEWATCH_CACHE_DIR", "where Kafka jars are kept", "~/.cache/casewatch"),
@@ -194,7 +194,8 @@ class Settings:
     erasure_key: str | None = None
     # Key signing the page's session cookies; None: a random key per process (a restart signs everyone out).
     session_key: str | None = None
-    # Alerts, notifications and audit rows older than this many days are pruned (`casewatch retention`).
+    # Alerts, notifications, audit rows and timeline events older than this many days are pruned
+    # (`casewatch retention`).
     retention_days: int = 400
     rules: RulesConfig = field(default_factory=RulesConfig)
 

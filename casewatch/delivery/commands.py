@@ -186,8 +186,9 @@ def _prune_daily(engine: Any, settings: Settings, stop: threading.Event) -> None
     while not stop.is_set():
         try:
             done = prune(engine, older_than=timedelta(days=settings.retention_days), now=_now())
-            log.info("retention %d days: deleted %d alerts, %d notifications, %d audit rows",
-                     settings.retention_days, done.alerts, done.notifications, done.audit_rows)  # fmt: skip
+            log.info("retention %d days: deleted %d alerts, %d notifications, %d audit rows, %d timeline events",
+                     settings.retention_days, done.alerts, done.notifications, done.audit_rows,
+                     done.timeline_events)  # fmt: skip
         except Exception:  # the next day tries again; delivery is unaffected
             log.exception("retention pruning failed")
         stop.wait(RETENTION_INTERVAL_SECONDS)

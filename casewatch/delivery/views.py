@@ -1,8 +1,8 @@
 """What the managers' page reads: stored alerts with what people did about them, for the
 teams a reader sees. Pure reads; the page (casewatch/http/web_routes.py) renders them.
 
-The database holds the alerts, not the events: a child's timeline is the alerts stored
-for the child, each with the ids, dates and codes of the events it cites.
+A child's timeline merges the child's case events (their rows in casewatch/timeline.py:
+ids, dates and codes) with the alerts raised about the child, newest first.
 """
 
 from collections.abc import Collection
@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from agents.timeline import TimelineRow
 from agents.worklist import SEVERITY_RANK, Worklist, WorklistPolicy, build_worklists, week_of
 from casewatch.delivery.allowlist import parse_payload
 from casewatch.delivery.tables import alert_lifecycle
@@ -103,3 +104,34 @@ def choices(found: list[Finding]) -> dict[str, list[str]]:
         "severity": sorted({f.alert.severity for f in found}, key=SEVERITY_RANK.__getitem__),
         "status": list(STATUSES),
     }
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a child's timeline: a case event or an alert raised about the child."""
+
+    at: datetime
+    event: TimelineRow | None = None
+    finding: Finding | None = None
+
+
+def sees_child(teams: Collection[str] | None, events: list[TimelineRow], found: list[Finding]) -> bool:
+    """Whether a reader of `teams` (None: all) may open the child's timeline: one of their teams
+    holds an event of the child, or an alert about it (`found` is already of their teams)."""
+    if teams is None:
+        return bool(events or found)
+    return bool(found) or any(e.team in teams for e in events)
+
+
+def timeline_entries(events: list[TimelineRow], found: list[Finding]) -> list[TimelineEntry]:
+    """Events and alerts, newest first; an alert stands above the event it was raised on (same time)."""
+    entries = [TimelineEntry(e.occurred_at, event=e) for e in events]
+    entries += [TimelineEntry(f.alert.occurred_at, finding=f) for f in found]
+    return sorted(entries, key=_newest_first)
+
+
+def _newest_first(entry: TimelineEntry) -> tuple[float, int, str]:
+    if entry.finding is not None:
+        return -entry.at.timestamp(), 0, entry.finding.alert.alert_id
+    assert entry.event is not None
+    return -entry.at.timestamp(), 1, entry.event.event_id

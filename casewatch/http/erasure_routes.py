@@ -35,7 +35,8 @@ def install(app: web.Application, settings: Settings, registry: CollectorRegistr
         except (LifecycleError, ValueError) as error:
             return _answer(400, {"error": str(error)})
         return _answer(200, {"erased": done.subject, "alerts": done.alerts, "notifications": done.notifications,
-                             "audit_rows": done.audit_rows, "tombstones": done.tombstones})  # fmt: skip
+                             "audit_rows": done.audit_rows, "timeline_events": done.timeline_events,
+                             "tombstones": done.tombstones})  # fmt: skip
 
     app.router.add_delete(PATH, erase)
 
@@ -50,8 +51,8 @@ def openapi() -> Fragment:
             PATH: {
                 "parameters": [{"name": "child_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "delete": {
-                    "summary": "Erase a child: state in the workers and changelog, alerts, notifications (admin). "
-                    "The audit log names the admin, and the child by a keyed hash.",
+                    "summary": "Erase a child: state in the workers and changelog, alerts, notifications, timeline "
+                    "(admin). The audit log names the admin, and the child by a keyed hash.",
                     "responses": {
                         "200": {"description": "erased; counts of what was removed"},
                         "400": {"description": "invalid child ID or actor"},

@@ -1,7 +1,7 @@
 """Route module: the managers' page under /ui, server-rendered with Jinja2.
 
-The team worklist, a child's timeline, an alert (acknowledge, assign, resolve with an
-outcome) and, for admins, silences. Everything it loads is served from here (templates
+The team worklist, a child's timeline (case events and alerts), an alert (acknowledge,
+assign, resolve with an outcome) and, for admins, silences. Everything it loads is served from here (templates
 and style sheet in this package). Every form carries a CSRF token, checked before any
 change; the session cookie is HttpOnly, SameSite=Strict, and Secure behind https. URLs
 carry no personal data beyond the child id. Changes go through the same functions as the
@@ -22,17 +22,20 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
+from agents.timeline import Code
 from agents.worklist import MARK_TEXT, WorklistPolicy
 from casewatch.access import Access
+from casewatch.config_file import load_rules
 from casewatch.delivery import lifecycle, silences
 from casewatch.delivery.config import parse_duration
 from casewatch.delivery.lifecycle import Action, Conflict, LifecycleError, OtherTeam, UnknownSubject
-from casewatch.delivery.views import AGES, Filters, choices, findings, worklist
+from casewatch.delivery.views import AGES, Filters, choices, findings, sees_child, timeline_entries, worklist
 from casewatch.http.openapi import Fragment
 from casewatch.http.sessions import COOKIE, PRE_COOKIE, Sessions
 from casewatch.http_auth import ACCESS, CSRF_SEED, IDENTITY, SESSIONS, identity_of
 from casewatch.settings import Settings
 from casewatch.storage import connect
+from casewatch.timeline import child_timeline
 
 HOME = "/ui/worklist"
 T = TypeVar("T")
@@ -44,11 +47,21 @@ _templates = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _templates.globals["MARK_TEXT"] = MARK_TEXT
+
+
+def _shown(value: Code) -> str:
+    """A timeline code as the page shows it: lists joined, flags as yes or no."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+_templates.filters["shown"] = _shown
 _STYLE = resources.files("casewatch.http").joinpath("static/casewatch.css").read_bytes()
 
 
 def install(app: web.Application, settings: Settings, registry: CollectorRegistry) -> None:
-    pages = Pages(connect(settings.database_url), app[ACCESS], app[SESSIONS])
+    pages = Pages(connect(settings.database_url), app[ACCESS], app[SESSIONS], link=load_rules(settings).link)
     app.router.add_get("/", pages.root)
     app.router.add_get("/ui/static/casewatch.css", pages.style)
     app.router.add_get("/ui/sign-in", pages.sign_in_form)
@@ -70,8 +83,11 @@ def openapi() -> Fragment:
 
 
 class Pages:
-    def __init__(self, engine: Engine, access: Access, sessions: Sessions) -> None:
+    def __init__(
+        self, engine: Engine, access: Access, sessions: Sessions, *, link: Callable[[str], str | None]
+    ) -> None:
         self.engine, self.access, self.sessions = engine, access, sessions
+        self.link = link  # a child's record in the case system (rules.link_template)
 
     async def run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, work)
@@ -150,14 +166,17 @@ class Pages:
                            ages=list(AGES), statuses=statuses)  # fmt: skip
 
     async def child(self, request: web.Request) -> web.StreamResponse:
+        """The child's case events, whatever team recorded them, and the alerts of the reader's
+        teams; only for a reader one of whose teams holds an event or an alert of the child."""
         child_id = request.match_info["child_id"]
         teams = identity_of(request).teams_for("read")
         found = await self.run(functools.partial(findings, self.engine, teams=teams, child_id=child_id))
-        if not found:
-            raise web.HTTPNotFound(text="No alert about this child is stored for your teams.")
-        found.sort(key=lambda f: (f.alert.occurred_at, f.alert.alert_id))
-        link = next((f.alert.link for f in reversed(found) if f.alert.link), None)
-        return self.render(request, "child.html", child_id=child_id, found=found, link=link)
+        events = await self.run(functools.partial(child_timeline, self.engine, child_id=child_id))
+        if not sees_child(teams, events, found):
+            raise web.HTTPNotFound(text="Nothing about this child is stored for your teams.")
+        link = self.link(child_id) or next((f.alert.link for f in found if f.alert.link), None)
+        return self.render(request, "child.html", child_id=child_id, entries=timeline_entries(events, found),
+                           link=link)  # fmt: skip
 
     async def alert(self, request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
         alert_id = request.match_info["alert_id"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from casewatch.local_kafka import free_port
 from casewatch.metrics import scrape
@@ -162,3 +162,17 @@ def read_topic(
         return records
     finally:
         consumer.close()
+
+
+def caught_up(settings: Settings, group: str, topics: tuple[str, ...]) -> bool:
+    """Whether `group` has committed every record now on `topics` (each partition at its end)."""
+    admin = KafkaAdminClient(bootstrap_servers=str(settings.bootstrap_servers))
+    consumer = KafkaConsumer(bootstrap_servers=str(settings.bootstrap_servers), group_id=None, enable_auto_commit=False)
+    try:
+        committed = admin.list_group_offsets([group]).get(group, {})
+        partitions = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
+        ends = consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+        admin.close()
+    return all(ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in partitions)

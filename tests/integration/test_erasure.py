@@ -1,7 +1,7 @@
 """Erasure on real parts (issue 14, finding 5): the broker, `casewatch worker`, `casewatch erase`,
 `DELETE /v1/children/{id}` on `casewatch serve`, and the database.
 
-What is checked is what erasure promises: the child's alerts and notifications are gone,
+What is checked is what erasure promises: the child's alerts, notifications and timeline are gone,
 the audit log names the child only by a keyed hash, and neither a running worker nor one
 started afterwards remembers the child's earlier events (an agreement made before the
 erasure does not turn a referral after it into an alert). Control children show the
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from casewatch.delivery.tables import audit_log
 from casewatch.storage import connect, list_alerts
+from casewatch.timeline import child_timeline
 from schemas.events import Referral, WrittenAgreement
 from tests.integration.http_support import ADMIN, running_server
 from tests.integration.support import Deployment, WorkerProcess, running_worker, wait_until
@@ -46,6 +47,10 @@ def alerted(deployment: Deployment) -> dict[str, int]:
     return found
 
 
+def timeline(deployment: Deployment, child: str) -> list[str]:
+    return [e.event_id for e in child_timeline(connect(deployment.settings.database_url), child_id=child)]
+
+
 def test_an_erased_child_is_forgotten_by_running_and_restarted_workers_and_the_database(
     deployment: Deployment,
 ) -> None:
@@ -53,13 +58,16 @@ def test_an_erased_child_is_forgotten_by_running_and_restarted_workers_and_the_d
     with running_worker(deployment) as worker:
         publish(deployment, agreement("C1"), referral("C1", "2024-05-02"), agreement("C3"))
         wait_until(lambda: alerted(deployment).get("C1") == 1, 90, worker.describe)
+        wait_until(lambda: len(timeline(deployment, "C1")) == 2 and timeline(deployment, "C3"), 90, worker.describe)
 
         erased = subprocess.run([sys.executable, "-m", "casewatch", "erase", "C1", "--by", "dpo.officer"], env=env,
                                 capture_output=True, text=True, timeout=120)  # fmt: skip
         assert erased.returncode == 0, erased.stderr
         assert erased.stdout.startswith("erased: 1 alerts,")
+        assert ", 2 timeline events;" in erased.stdout
         assert "C1" not in erased.stdout
         assert "C1" not in alerted(deployment)
+        assert timeline(deployment, "C1") == []
         wait_until(lambda: worker.metric("casewatch_children_erased_total") >= 1, 60, worker.describe)
 
         # The running worker forgot C1's agreement: a referral now raises nothing for C1, while the
@@ -69,7 +77,10 @@ def test_an_erased_child_is_forgotten_by_running_and_restarted_workers_and_the_d
         wait_until(lambda: alerted(deployment).get("C3") == 1, 90, worker.describe)
         # Counted in the batch that consumed the referrals: C1's first alert and C3's, none for C1's second.
         assert worker.metric("casewatch_alerts_raised_total") == 2
+        # Events after the erasure are new events: the timeline holds C1's new referral alone.
+        wait_until(lambda: timeline(deployment, "C1") == ["lcs:C1:ref:2024-06-03"], 90, worker.describe)
     assert "C1" not in alerted(deployment)
+    assert timeline(deployment, "C3") == ["lcs:C3:ref:2024-06-03", "lcs:C3:wa"]
 
     # Erased while no worker runs, over HTTP: a worker started afterwards rebuilds its table from
     # the changelog (with the tombstone) and reads the erase message; C4's agreement is gone.

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from agents.timeline_consumer import timeline_group
 from casewatch.storage import connect, list_alerts
+from casewatch.timeline import child_timeline
 from schemas.alerts import Alert
 from schemas.events import Referral, WrittenAgreement
 from streams.publish import Publisher
-from tests.integration.support import Deployment, WorkerProcess, read_topic, running_worker, wait_until
+from tests.integration.support import Deployment, WorkerProcess, caught_up, read_topic, running_worker, wait_until
 
 T = lambda day: datetime.fromisoformat(day).replace(hour=10, tzinfo=UTC)  # noqa: E731
 
@@ -41,6 +43,9 @@ def test_agreement_then_rereferral_raises_exactly_one_alert_even_when_redelivere
         publish(deployment, AGREEMENT, REFERRAL)  # redelivery of both events
         wait_until(lambda: worker.metric("casewatch_events_consumed_total") >= 4, 60, worker.describe)
         assert worker.metric("casewatch_alerts_raised_total", rule="rereferral_after_agreement") == 1
+        # The timeline consumer, at its own pace, has stored each event once, redelivered or not.
+        group = timeline_group(settings.app_id)
+        wait_until(lambda: caught_up(settings, group, settings.topics.inputs), 60, worker.describe)
 
     on_topic = [
         Alert.model_validate_json(r.value)
@@ -54,6 +59,11 @@ def test_agreement_then_rereferral_raises_exactly_one_alert_even_when_redelivere
     assert alert.event_ids == ["lcs:wa-1:made", "lcs:ref-2"]
     stored = list_alerts(engine=connect(settings.database_url))
     assert [a.alert_id for a in stored] == [alert.alert_id]
+    timeline = child_timeline(connect(settings.database_url), child_id="C1001")
+    assert [(e.event_id, e.event_type, e.action, e.item_id, e.team, e.codes) for e in timeline] == [
+        ("lcs:ref-2", "referral", None, None, "Front Door", {"referral_source": "2A"}),
+        ("lcs:wa-1:made", "agreement", "made", "wa-1", "CIN East", {"accompanies_closure": True}),
+    ]
 
 
 def test_agreement_arriving_after_the_referral_still_matches(deployment: Deployment) -> None:
@@ -86,7 +96,14 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_the_worker_carries_on(d
         publish(deployment, AGREEMENT, REFERRAL)
         wait_until(lambda: worker.metric("casewatch_alerts_persisted_total") >= 1, 60, worker.describe)
         wait_until(lambda: worker.metric("casewatch_events_dead_lettered_total") >= len(bad), 30, worker.describe)
+        group = timeline_group(settings.app_id)
+        wait_until(lambda: caught_up(settings, group, topics.inputs), 60, worker.describe)
         assert worker.alive()
+        assert worker.metric("casewatch_agent_crashes_total", agent="timeline") == 0
+    # What the correlate agent dead-lettered is no one's timeline; the good events are.
+    engine = connect(settings.database_url)
+    assert [e.event_id for e in child_timeline(engine, child_id="C1001")] == ["lcs:ref-2", "lcs:wa-1:made"]
+    assert child_timeline(engine, child_id="C9999") == []
 
     letters = [
         json.loads(r.value)
