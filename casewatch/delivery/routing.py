@@ -10,6 +10,7 @@ they loaded and the time they were given, so tests drive every timer with a fixe
 - `due_escalations`: which open, unacknowledged alerts go to a second receiver now.
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ class Destination:
     receiver: str
     group_labels: Labels
 
-    @property
+    @functools.cached_property  # a hash, asked for several times per alert when a batch is routed
     def group_key(self) -> str:
         return group_key(self.route.id, self.group_labels)
 
