@@ -67,11 +67,12 @@ def enqueue_alerts(
     The others are stored with an open lifecycle only: a `worklist` alert reaches people
     as a line of its team's weekly worklist, a `report` alert in reports alone.
 
-    One statement per table for the whole batch, whatever its number of groups: per alert
-    and group, the statements cost more than the routing (3,088 against 10,805 alerts/s,
-    benchmarks/outbox.py). The rows are those of adding the alerts one at a time: every
-    alert of a group joins the group's one open notification, and only a group without
-    one opens a notification, flushed after the group's last flush as it was before the batch.
+    One statement per table for the whole batch, whatever its number of groups: run per
+    alert and group, the statements cost more than the routing (a batch at once stores
+    2.5x faster on SQLite, 3.1x on PostgreSQL: docs/benchmarks.md, "Storing alerts").
+    The rows are those of adding the alerts one at a time: every alert of a group joins
+    the group's one open notification, and a group without one opens one, flushed after
+    the group's last flush as it was before the batch.
     """
     if not stored:
         return 0
