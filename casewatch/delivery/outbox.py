@@ -69,7 +69,7 @@ def enqueue_alerts(
 
     One statement per table for the whole batch, whatever its number of groups: run per
     alert and group, the statements cost more than the routing (a batch at once stores
-    2.5x faster on SQLite, 3.1x on PostgreSQL: docs/benchmarks.md, "Storing alerts").
+    3-4x faster on SQLite, 3x on PostgreSQL: docs/benchmarks.md, "Storing alerts").
     The rows are those of adding the alerts one at a time: every alert of a group joins
     the group's one open notification, and a group without one opens one, flushed after
     the group's last flush as it was before the batch.
