@@ -224,7 +224,7 @@ def create_app(
         steps: list[Step] = []
         origin: list[Any] = []  # the message of each step
         forwarded: list[tuple[str, Awaitable[Any]]] = []  # (topic, acknowledgement)
-        erasing = False  # a tombstone sent by Faust in this batch, to be on the broker before the states
+        erasing = False  # an erase in this batch: Faust's tombstone goes to the broker before the states
         for item in batch:
             key = erased(item.message)
             if key is not None:  # `casewatch erase`: forget the child here too, and its steps so far
@@ -232,7 +232,7 @@ def create_app(
                 steps, origin = [s for s, _ in kept], [m for _, m in kept]
                 if key in states:
                     del states[key]  # also a tombstone on the changelog (rare: Faust's own send)
-                    erasing = True
+                erasing = True  # even if gone: a first try of this batch may have sent the tombstone
                 metrics.children_erased.inc()
                 continue
             step = read_step(item.message)
