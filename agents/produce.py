@@ -53,6 +53,7 @@ async def send_records(app: AppT, topic: str, records: Iterable[Record]) -> dict
                 # A first record always fits an empty batch, however large.
                 batch.append(key=key, value=value, timestamp=None)
             count += 1
+        batch.close()  # complete: sent at once, not after the producer's linger
         sending.append((partition, count, await producer.send_batch(batch, topic, partition=partition)))
     acks = await asyncio.gather(*(ack for _, _, ack in sending))
     last: dict[int, int] = {}
