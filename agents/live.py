@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from agents import table_store
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
 from agents.persist import PersistConsumer, persist_group
+from agents.produce import send_records, write_table
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
 from agents.supervisor import Supervisor
@@ -122,7 +123,6 @@ def create_app(
     )
     # Bytes in and out: decoding is ours, so a bad message is dead-lettered, not a crash.
     inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
-    alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(topics.dead_letter, key_serializer="raw", value_serializer="raw")
     # Each input topic alone, to forward an event to its child's partition of the same topic.
     input_topics = {name: app.topic(name, key_serializer="raw", value_serializer="raw") for name in topics.inputs}
@@ -173,11 +173,11 @@ def create_app(
                 await asyncio.sleep(pause)
         metrics.events_dead_lettered.labels(reason=rejection.code).inc()
 
-    async def send_alerts(raised: list[tuple[bytes, Alert]]) -> list[Awaitable[Any]]:
-        sent = [await alerts_topic.send(key=key, value=encode(alert)) for key, alert in raised]
-        for _, alert in raised:
-            metrics.alerts_raised.labels(rule=alert.rule, severity=alert.severity).inc()
-        return sent
+    async def send_alerts(raised: list[tuple[bytes, Alert]]) -> None:
+        """The alerts on the broker, in bulk (agents.produce), then counted."""
+        await send_records(app, topics.alerts, [(key, encode(alert)) for key, alert in raised])
+        for (rule, severity), count in Counter((a.rule, a.severity) for _, a in raised).items():
+            metrics.alerts_raised.labels(rule=rule, severity=severity).inc(count)
 
     def erased(message: Any) -> bytes | None:
         """The child key of an erase message on the ticks topic (None for anything else)."""
@@ -224,13 +224,15 @@ def create_app(
         steps: list[Step] = []
         origin: list[Any] = []  # the message of each step
         forwarded: list[tuple[str, Awaitable[Any]]] = []  # (topic, acknowledgement)
+        erasing = False  # an erase in this batch: Faust's tombstone goes to the broker before the states
         for item in batch:
             key = erased(item.message)
             if key is not None:  # `casewatch erase`: forget the child here too, and its steps so far
                 kept = [(s, m) for s, m in zip(steps, origin, strict=True) if s.child_id != key.decode()]
                 steps, origin = [s for s, _ in kept], [m for _, m in kept]
                 if key in states:
-                    del states[key]  # also a tombstone on the changelog
+                    del states[key]  # also a tombstone on the changelog (rare: Faust's own send)
+                erasing = True  # even if gone: a first try of this batch may have sent the tombstone
                 metrics.children_erased.inc()
                 continue
             step = read_step(item.message)
@@ -248,21 +250,24 @@ def create_app(
             steps, lambda child_id: ChildState.from_dict(states[child_id.encode()]), rules, received_at=arrivals
         )
         newest: dict[str, float] = {}  # input topic -> Kafka timestamp of its newest event here
+        consumed = Counter[str]()  # event type -> events; each metric moved once a batch, not once an event
         for step, message in zip(steps, origin, strict=True):
             if not isinstance(step, ClockTick):
-                metrics.events_consumed.labels(event_type=step.event_type).inc()
+                consumed[step.event_type] += 1
                 newest[message.topic] = max(newest.get(message.topic, 0.0), message.timestamp)
+        for event_type, count in consumed.items():
+            metrics.events_consumed.labels(event_type=event_type).inc(count)
         for topic, timestamp in newest.items():
             metrics.last_event_timestamp.labels(topic=topic).set(timestamp)
-        for index in result.stale:
-            metrics.events_stale.labels(event_type=steps[index].event_type).inc()  # type: ignore[union-attr]
+        stale = Counter(steps[index].event_type for index in result.stale)  # type: ignore[union-attr]
+        for event_type, count in stale.items():
+            metrics.events_stale.labels(event_type=event_type).inc(count)
         for index, reason in result.failed.items():
             log.error(
                 "the rules failed on %s[%s]@%s", origin[index].topic, origin[index].partition, origin[index].offset
             )
             await reject(origin[index], Rejection("internal_error", reason))
         raised = [(steps[i].child_id.encode(), _ingested(a, origin[i], steps[i])) for i, a in result.alerts]
-        sent = await send_alerts(raised)
         # Stamped with their message, so a team counts a change once however often it is handled.
         stamped, per_step = [], Counter[int]()
         for i, fact in result.team_facts:  # numbered within their message, whatever the batch
@@ -270,15 +275,20 @@ def create_app(
             stamped.append(dataclasses.replace(fact, source=f"{message.topic}:{message.partition}",
                                                offset=message.offset, index=per_step[i]))  # fmt: skip
             per_step[i] += 1
-        sent += [await team_facts.send(key=fact.team.encode(), value=fact.encode()) for fact in stamped]
-        await asyncio.gather(*sent, *(sending for _, sending in forwarded))
-        for topic, _ in forwarded:  # counted once the broker has them, as dead letters are
-            metrics.events_forwarded.labels(topic=topic).inc()
+        await asyncio.gather(
+            send_alerts(raised),
+            send_records(app, topics.team_facts, [(fact.team.encode(), fact.encode()) for fact in stamped]),
+            *(sending for _, sending in forwarded),
+        )
+        for topic, count in Counter(topic for topic, _ in forwarded).items():  # counted once the broker has them
+            metrics.events_forwarded.labels(topic=topic).inc(count)
+        if erasing:  # Faust's tombstone before any later state of the child, in the changelog's order
+            await app.producer.flush()
         # Only now the states: a state records the alerts it emitted, so written first, a crash
         # before the alerts were on the broker would lose them for good (the retry would find
         # them emitted). Written after, a crash at worst sends an alert again, under its id.
-        for child_id, state in result.states.items():
-            states[child_id.encode()] = state.to_dict()
+        # In bulk, acknowledged before the batch returns (and its offsets are committed).
+        await write_table(states, {child_id.encode(): state.to_dict() for child_id, state in result.states.items()})
         for index, step in enumerate(steps):  # the partitions' event time, for the clock
             if not isinstance(step, ClockTick):
                 sweep.saw(origin[index].tp, step.day)
@@ -313,9 +323,9 @@ def create_app(
             except Exception as error:  # internal messages, but the same rule: carry on
                 log.exception("error on %s[%s]@%s", message.topic, message.partition, message.offset)
                 await reject(message, Rejection("internal_error", f"{type(error).__name__} on a team fact"))
-        await asyncio.gather(*await send_alerts(raised))
-        for key, state in touched.items():  # after the alerts are on the broker, as for children
-            team_states[key] = state.to_dict()
+        await send_alerts(raised)
+        # After the alerts are on the broker, as for children; in bulk, acknowledged.
+        await write_table(team_states, {key: state.to_dict() for key, state in touched.items()})
         for item in batch:
             sweep.handled(item.message)
 
