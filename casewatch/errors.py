@@ -16,7 +16,7 @@ REJECTED = 3
 EXIT_CODES_HELP = """\
 exit codes:
   0  done
-  1  failure: Kafka or the database could not be reached, or what was asked for does not exist
+  1  failure: Kafka or the database could not be reached, Kafka refused a record, or what was asked for does not exist
   2  usage or configuration: a bad option, setting or configuration file
   3  input rejected: ingest refused at least one record (the good ones were still processed)
 """
@@ -40,11 +40,14 @@ def describe(error: BaseException, *, kafka: str | None = None, database: str | 
     """One line for an error, and its exit code. `kafka` and `database` name what was being reached."""
     from casewatch.settings import SettingsError
     from casewatch.storage import MissingDatabaseError, StorageError
+    from streams.publish import PublishError
 
     if isinstance(error, SettingsError):
         return Described(f"setting error: {error}", USAGE)
     if isinstance(error, CommandError):
         return Described(str(error), error.code)
+    if isinstance(error, PublishError):
+        return Described(str(error), FAILURE)
     if isinstance(error, MissingDatabaseError):
         return Described(str(error), FAILURE)
     if isinstance(error, StorageError):

@@ -10,9 +10,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+
 from casewatch.storage import connect, list_alerts
 from schemas.alerts import Alert
 from schemas.events import parse_event
+from streams.admin import ensure_topics
 from tests.integration.support import Deployment, read_topic, running_worker, wait_until
 from tests.test_streams.samples import AGREEMENTS_HEADER, assessment, census, child, episode, write
 
@@ -81,3 +85,25 @@ def test_census_and_agreements_raise_the_alert_once_even_when_loaded_twice(deplo
     assert alert.facts["accompanied_closure"] is True
     stored = list_alerts(engine=connect(settings.database_url))
     assert sorted(a.alert_id for a in stored) == sorted({a.alert_id for a in raised})  # each stored once
+
+
+def test_ingest_fails_when_the_broker_refuses_an_event_and_says_how_many(deployment: Deployment) -> None:
+    """An event the broker does not take is not reported as published: ingest exits 1 and counts it.
+
+    The agreements topic is made to refuse every record (its size limit below any event), so
+    the producer's send fails on the broker, not in the client, as a broker that gives up does.
+    """
+    settings = deployment.settings
+    bootstrap = str(settings.bootstrap_servers)
+    ensure_topics(bootstrap, settings.topics)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        limit = ConfigResource(ConfigResourceType.TOPIC, settings.topics.for_event_type("agreement"),
+                               configs={"max.message.bytes": "64"})  # fmt: skip
+        admin.alter_configs([limit])
+    finally:
+        admin.close()
+    refused = deployment.run_cli("ingest", *source_files(deployment.folder))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "1 record(s) did not reach Kafka (1 MessageSizeTooLargeError)" in refused.stderr
+    assert "accepted" not in refused.stdout  # no success report for a partial publish
