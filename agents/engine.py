@@ -1,9 +1,10 @@
 """The one place where events and the clock meet state and the rules.
 
-`apply_batch` (events and clock ticks for children) over `apply` (an event) and `tick`
-(the clock) for a child, `apply_team_fact` and `tick_team` for a team: the live Faust
-agents and the offline replay call these and nothing else, so the two give the same
-alerts. Deterministic: no wall clock, no I/O; `now` is a parameter.
+`apply_batch` (events and clock ticks for children, the live agents' batches) over
+`apply_step`, itself `apply` (an event) or `tick` (the clock) for a child, and
+`apply_team_fact` and `tick_team` for a team: the live Faust agents and the offline replay
+call these and nothing else, so the two give the same alerts. Deterministic: no wall
+clock, no I/O; `now` is a parameter.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -105,7 +106,7 @@ def apply_batch(
             state = working.get(child_id)
             if state is None:
                 state = working[child_id] = load(child_id)
-            outcome = _step(state, step, config, arrived)
+            outcome = apply_step(state, step, config, arrived)
         except Exception as error:  # a bug, or a stored state that cannot be read: this step only
             result.failed[index] = f"{type(error).__name__} while applying the rules"
             working.pop(child_id, None)  # the next step of this child starts from the stored state
@@ -125,7 +126,14 @@ def apply_batch(
     return result
 
 
-def _step(state: ChildState, step: Step, config: RulesConfig, received_at: datetime | None) -> Outcome | None:
+def apply_step(
+    state: ChildState, step: Step, config: RulesConfig, received_at: datetime | None = None
+) -> Outcome | None:
+    """One event or tick on its child's state (updated in place); None for a tick with nothing to do.
+
+    The replay calls this straight, one step at a time: it keeps every state in memory and
+    stops on the first failure, so `apply_batch`'s loading and rebuilding would be overhead.
+    """
     if isinstance(step, ClockTick):
         # A child forgotten (or never seen) since the tick was sent has nothing due.
         return tick(state, step.child_id, step.now, config) if state.latest is not None else None
@@ -134,7 +142,7 @@ def _step(state: ChildState, step: Step, config: RulesConfig, received_at: datet
 
 def _rebuild(state: ChildState, steps: Iterable[tuple[Step, datetime | None]], config: RulesConfig) -> ChildState:
     for step, arrived in steps:  # these applied once without error, and the engine is deterministic
-        _step(state, step, config, arrived)
+        apply_step(state, step, config, arrived)
     return state
 
 
