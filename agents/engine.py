@@ -330,20 +330,21 @@ def horizon_cutoff(latest: date | None, horizon_months: int) -> date | None:
 def prune(state: ChildState, cutoff: date) -> None:
     """Forget facts older than the cutoff, so state per child stays small.
 
-    Each part is rebuilt only when it holds something older (a cheap check), since this
-    runs whenever the child's latest event moves into a new month.
+    Each part is rebuilt only when it holds something older (a check that builds nothing:
+    most months forget nothing), since this runs whenever the child's latest event moves
+    into a new month.
     """
     if state.referrals and min(state.referrals) < cutoff:
         state.referrals = {d: r for d, r in state.referrals.items() if d >= cutoff}
-    if state.agreements:
+    if state.agreements and any(max(a.days(), default=cutoff) < cutoff for a in state.agreements.values()):
         state.agreements = {k: a for k, a in state.agreements.items() if max(a.days(), default=cutoff) >= cutoff}
-    if state.assessments:
+    if state.assessments and any(a.day < cutoff for a in state.assessments.values()):
         state.assessments = {k: a for k, a in state.assessments.items() if a.day >= cutoff}
-    if state.concerns:
+    if state.concerns and any(c.day < cutoff for c in state.concerns.values()):
         state.concerns = {k: c for k, c in state.concerns.items() if c.day >= cutoff}
-    if state.enquiries:
+    if state.enquiries and any(e[0] < cutoff for e in state.enquiries.values()):
         state.enquiries = {k: e for k, e in state.enquiries.items() if e[0] >= cutoff}
-    if state.plans:
+    if state.plans and any(p.last < cutoff for p in state.plans.values()):
         state.plans = {k: p for k, p in state.plans.items() if p.last >= cutoff}
     if state.strategy_discussions and min(state.strategy_discussions) < cutoff:
         state.strategy_discussions = {d: e for d, e in state.strategy_discussions.items() if d >= cutoff}
@@ -351,9 +352,10 @@ def prune(state: ChildState, cutoff: date) -> None:
         days: dict[date, Any] = getattr(state, name)
         if days and min(days) < cutoff:
             setattr(state, name, {d: e for d, e in days.items() if d >= cutoff})
-    if state.emitted:
+    if state.emitted and any(v[1] < cutoff for v in state.emitted.values()):
         state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
-    if state.reported:  # what is forgotten here, the team forgets by the same horizon
+    if state.reported and not all(_still_known(state, k) for k in state.reported):
+        # what is forgotten here, the team forgets by the same horizon
         state.reported = {k: v for k, v in state.reported.items() if _still_known(state, k)}
 
 
