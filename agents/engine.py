@@ -1,9 +1,10 @@
 """The one place where events and the clock meet state and the rules.
 
-`apply_batch` (events and clock ticks for children) over `apply` (an event) and `tick`
-(the clock) for a child, `apply_team_fact` and `tick_team` for a team: the live Faust
-agents and the offline replay call these and nothing else, so the two give the same
-alerts. Deterministic: no wall clock, no I/O; `now` is a parameter.
+`apply_batch` (events and clock ticks for children, the live agents' batches) over
+`apply_step`, itself `apply` (an event) or `tick` (the clock) for a child, and
+`apply_team_fact` and `tick_team` for a team: the live Faust agents and the offline replay
+call these and nothing else, so the two give the same alerts. Deterministic: no wall
+clock, no I/O; `now` is a parameter.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -105,7 +106,7 @@ def apply_batch(
             state = working.get(child_id)
             if state is None:
                 state = working[child_id] = load(child_id)
-            outcome = _step(state, step, config, arrived)
+            outcome = apply_step(state, step, config, arrived)
         except Exception as error:  # a bug, or a stored state that cannot be read: this step only
             result.failed[index] = f"{type(error).__name__} while applying the rules"
             working.pop(child_id, None)  # the next step of this child starts from the stored state
@@ -125,7 +126,14 @@ def apply_batch(
     return result
 
 
-def _step(state: ChildState, step: Step, config: RulesConfig, received_at: datetime | None) -> Outcome | None:
+def apply_step(
+    state: ChildState, step: Step, config: RulesConfig, received_at: datetime | None = None
+) -> Outcome | None:
+    """One event or tick on its child's state (updated in place); None for a tick with nothing to do.
+
+    The replay calls this straight, one step at a time: it keeps every state in memory and
+    stops on the first failure, so `apply_batch`'s loading and rebuilding would be overhead.
+    """
     if isinstance(step, ClockTick):
         # A child forgotten (or never seen) since the tick was sent has nothing due.
         return tick(state, step.child_id, step.now, config) if state.latest is not None else None
@@ -134,7 +142,7 @@ def _step(state: ChildState, step: Step, config: RulesConfig, received_at: datet
 
 def _rebuild(state: ChildState, steps: Iterable[tuple[Step, datetime | None]], config: RulesConfig) -> ChildState:
     for step, arrived in steps:  # these applied once without error, and the engine is deterministic
-        _step(state, step, config, arrived)
+        apply_step(state, step, config, arrived)
     return state
 
 
@@ -322,20 +330,21 @@ def horizon_cutoff(latest: date | None, horizon_months: int) -> date | None:
 def prune(state: ChildState, cutoff: date) -> None:
     """Forget facts older than the cutoff, so state per child stays small.
 
-    Each part is rebuilt only when it holds something older (a cheap check), since this
-    runs whenever the child's latest event moves into a new month.
+    Each part is rebuilt only when it holds something older (a check that builds nothing:
+    most months forget nothing), since this runs whenever the child's latest event moves
+    into a new month.
     """
     if state.referrals and min(state.referrals) < cutoff:
         state.referrals = {d: r for d, r in state.referrals.items() if d >= cutoff}
-    if state.agreements:
+    if state.agreements and any(max(a.days(), default=cutoff) < cutoff for a in state.agreements.values()):
         state.agreements = {k: a for k, a in state.agreements.items() if max(a.days(), default=cutoff) >= cutoff}
-    if state.assessments:
+    if state.assessments and any(a.day < cutoff for a in state.assessments.values()):
         state.assessments = {k: a for k, a in state.assessments.items() if a.day >= cutoff}
-    if state.concerns:
+    if state.concerns and any(c.day < cutoff for c in state.concerns.values()):
         state.concerns = {k: c for k, c in state.concerns.items() if c.day >= cutoff}
-    if state.enquiries:
+    if state.enquiries and any(e[0] < cutoff for e in state.enquiries.values()):
         state.enquiries = {k: e for k, e in state.enquiries.items() if e[0] >= cutoff}
-    if state.plans:
+    if state.plans and any(p.last < cutoff for p in state.plans.values()):
         state.plans = {k: p for k, p in state.plans.items() if p.last >= cutoff}
     if state.strategy_discussions and min(state.strategy_discussions) < cutoff:
         state.strategy_discussions = {d: e for d, e in state.strategy_discussions.items() if d >= cutoff}
@@ -343,9 +352,10 @@ def prune(state: ChildState, cutoff: date) -> None:
         days: dict[date, Any] = getattr(state, name)
         if days and min(days) < cutoff:
             setattr(state, name, {d: e for d, e in days.items() if d >= cutoff})
-    if state.emitted:
+    if state.emitted and any(v[1] < cutoff for v in state.emitted.values()):
         state.emitted = {k: v for k, v in state.emitted.items() if v[1] >= cutoff}
-    if state.reported:  # what is forgotten here, the team forgets by the same horizon
+    if state.reported and not all(_still_known(state, k) for k in state.reported):
+        # what is forgotten here, the team forgets by the same horizon
         state.reported = {k: v for k, v in state.reported.items() if _still_known(state, k)}
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
+from agents.engine import ClockTick, Step, apply_step, apply_team_fact, tick_team
 from agents.rules import RulesConfig
 from agents.rules.base import start_of
 from agents.state import ChildState, TeamFact, TeamState
@@ -66,18 +66,25 @@ def _replay(events: Iterable[CaseEvent], config: RulesConfig, as_of: date | None
     seen: set[str] = set()
     lateness = timedelta(days=config.lateness_days)
 
-    def load(child_id: str) -> ChildState:
-        return result.states.get(child_id) or ChildState()
-
-    def run(step: Step) -> list[TeamFact]:
-        """One step through the live agents' batch function; the states are updated in place."""
-        outcome = apply_batch([step], load, config)
-        if outcome.failed:
-            raise RuntimeError(f"the rules failed on {step.child_id}: {outcome.failed[0]}")
-        result.states.update(outcome.states)
-        result.stale += len(outcome.stale)
-        result.alerts.update((a.alert_id, a) for _, a in outcome.alerts)
-        return [fact for _, fact in outcome.team_facts]
+    def run(step: Step) -> tuple[TeamFact, ...]:
+        """One step through the engine function the live batches call; the states are updated in place."""
+        child_id = step.child_id
+        state = result.states.get(child_id) or ChildState()
+        try:
+            outcome = apply_step(state, step, config)
+        except Exception as error:
+            failure = f"{type(error).__name__} while applying the rules"
+            raise RuntimeError(f"the rules failed on {child_id}: {failure}") from error
+        if outcome is None:
+            return ()
+        if outcome.stale:
+            result.stale += 1
+            return ()
+        result.states[child_id] = state
+        alerts = result.alerts
+        for alert in outcome.alerts:
+            alerts[alert.alert_id] = alert
+        return outcome.team_facts
 
     def schedule(kind: int, key: str, due: date | None) -> None:
         if due is not None:

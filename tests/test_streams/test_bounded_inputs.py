@@ -1,10 +1,13 @@
 """Issue 14, finding 7: a record too large is refused with its reason, and the run goes on."""
 
+import gc
 import json
 import zipfile
 from pathlib import Path
 
 from schemas.events import CaseEvent
+from streams.codec import Rejection
+from streams.jsonl import CHUNK_LINES, read_jsonl
 from streams.sources import SourceOptions, SourceRejection, read_source
 from streams.sources.cin_census import MAX_CHILD_BYTES
 from tests.test_agents.events import referral
@@ -93,3 +96,18 @@ def test_every_row_is_read_whatever_a_stale_dimension_says(tmp_path: Path) -> No
     events: list[CaseEvent] = [i for i in read_source(path, SourceOptions(authority="201"))
                                if not isinstance(i, SourceRejection)]  # fmt: skip
     assert sorted(e.child_id for e in events) == ["C0", "C1", "C2", "C3"]
+
+
+def test_json_lines_read_in_chunks_keep_every_line_and_its_number_across_the_chunk_boundaries(tmp_path: Path) -> None:
+    # read_jsonl decodes CHUNK_LINES lines at a time (the garbage collector paused): the
+    # lines either side of each boundary, blank ones and a refused one among them, all come through.
+    lines = [referral("2024-05-02", child=f"C{i}").model_dump_json() for i in range(2 * CHUNK_LINES + 3)]
+    lines[CHUNK_LINES - 1] = ""
+    lines[CHUNK_LINES] = "{not json"
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    read = list(read_jsonl(path))
+    assert [line.number for line in read] == [n + 1 for n in range(len(lines)) if n != CHUNK_LINES - 1]
+    refused = [line.number for line in read if isinstance(line.result, Rejection)]
+    assert refused == [CHUNK_LINES + 1]
+    assert gc.isenabled()
