@@ -61,7 +61,10 @@ CHANGELOG_RECORD = {
     "assessments": {"S1": ["2024-05-10", "e5", "T1", ["1A", "2B"], "2024-05-03"], "S2": ["2024-06-10", "e6", "T2", []]},
     "concerns": {"e1": ["2024-05-02", "referral", ["N1"]]},
     "enquiries": {"Q1": ["2024-05-04", "e7"]},
-    "plans": {"P1": ["cp", "2024-05-20", "2024-06-20", "e8", "T1", ["N2"], None, 1], "P2": ["cin", "2024-05-21", "2024-05-21", "e9", "T1", []]},
+    "plans": {
+        "P1": ["cp", "2024-05-20", "2024-06-20", "e8", "T1", ["N2"], None, 1],
+        "P2": ["cin", "2024-05-21", "2024-05-21", "e9", "T1", []],
+    },
     "strategy_discussions": {"2024-05-03": "e10"},
     "closures": {"2024-07-01": ["e11", "T2"]},
     "contacts": {"2024-04-30": "e12"},
@@ -79,7 +82,8 @@ def test_a_changelog_record_loads_and_is_written_back_unchanged() -> None:
 
 
 def test_a_walking_skeleton_agreement_still_loads() -> None:
-    old = {"agreements": {"A": {"made": "2024-01-10", "made_event_id": "e3", "reviews": ["2024-02-10"], "breaches": ["2024-03-10"]}}}  # fmt: skip
+    old = {"made": "2024-01-10", "made_event_id": "e3", "reviews": ["2024-02-10"], "breaches": ["2024-03-10"]}
+    old = {"agreements": {"A": old}}
     record = ChildState.from_dict(old).agreements["A"]
     assert record.reviews == {date(2024, 2, 10): None} and record.breaches == {date(2024, 3, 10): "e3"}
 
