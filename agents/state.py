@@ -16,7 +16,7 @@ from typing import Any, Literal
 TeamUnit = tuple[str, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class AgreementRecord:
     """What is known of one written agreement."""
 
@@ -67,7 +67,7 @@ class AgreementRecord:
         return days + [d for d in (self.made, self.ended) if d is not None]
 
 
-@dataclass
+@dataclass(slots=True)
 class ReferralRecord:
     """One referral day of a child (the DfE counts the same child and date once)."""
 
@@ -84,7 +84,7 @@ class ReferralRecord:
         return cls(data[0], data[1], data[2] if len(data) > 2 else None)
 
 
-@dataclass
+@dataclass(slots=True)
 class AssessmentRecord:
     """One assessment: when, by which team, and the factors it identified (CIN codes)."""
 
@@ -109,7 +109,7 @@ class AssessmentRecord:
         return cls(date.fromisoformat(data[0]), data[1], data[2], frozenset(data[3]), started)
 
 
-@dataclass
+@dataclass(slots=True)
 class ConcernRecord:
     """Concern codes a contact or referral carried (only kept when there are any)."""
 
@@ -125,7 +125,7 @@ class ConcernRecord:
         return cls(date.fromisoformat(data[0]), data[1], frozenset(data[2]))
 
 
-@dataclass
+@dataclass(slots=True)
 class PlanRecord:
     """A plan, as the span of days its events show it open, and every category it had."""
 
@@ -152,7 +152,7 @@ class PlanRecord:
                    frozenset(data[5]), _day(extra[0]), extra[1])  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class ChildState:
     """Everything the rules keep about one child, bounded by the retention horizon."""
 
@@ -261,7 +261,7 @@ class TeamFact:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class TeamState:
     """One team's monthly counters over the horizon: constant in size per month, whatever the history.
 
