@@ -56,20 +56,23 @@ class TimelineRow:
 
 def timeline_row(event: CaseEvent) -> TimelineRow:
     """The event's row: its ids, team, time, the step (started, made, breached...) and its kept codes."""
+    # The model's fields by name, read once: a pydantic attribute an event type lacks
+    # (`action` on a referral) goes through a slow __getattr__ miss, once per event.
+    fields = event.__dict__
     codes: dict[str, Code] = {}
     for name in KEPT[event.event_type]:
-        value = _code(getattr(event, name))
+        value = _code(fields[name])
         if value is not None:
             codes[name] = value
     item = ITEM_ID.get(event.event_type)
-    action = getattr(event, "action", None)
+    action = fields.get("action")
     return TimelineRow(
         event_id=event.event_id,
         child_id=event.child_id,
         event_type=event.event_type,
         team=event.team,
         occurred_at=event.occurred_at,
-        item_id=getattr(event, item) if item else None,
+        item_id=fields[item] if item else None,
         action=str(action) if action is not None else None,
         codes=codes,
     )
@@ -91,12 +94,12 @@ def timeline_rows(records: Iterable[Any], *, topics: Topics, policy: InputPolicy
 
 def _code(value: object) -> Code | None:
     """A kept field as the row stores it (dates as ISO text); None and empty lists are left out."""
-    if value is None or value == []:
+    if value is None:
         return None
+    if isinstance(value, (bool, int, str)):  # the common case first (a tuple: faster than a union)
+        return value
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, bool | int | str):
-        return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
+        return list(value) or None
     raise TypeError(f"a timeline code must be a code, a date, a flag or a count, not {type(value).__name__}")

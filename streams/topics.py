@@ -6,6 +6,7 @@ of one child reaches the same agent instance and the same partition of the per-c
 state table.
 """
 
+import functools
 from dataclasses import dataclass
 
 from kafka.partitioner.default import murmur2
@@ -98,7 +99,7 @@ class Topics:
         """The partition of a child (or, on team-facts, a team): murmur2 of the key, as the Java
         client, kafka-python and aiokafka compute it. Every producer must use it (librdkafka:
         partitioner=murmur2_random), or a child's events and state would be split across workers."""
-        return int(murmur2(child_id.encode()) & 0x7FFFFFFF) % self.partitions
+        return _key_hash(child_id) % self.partitions
 
     def carries(self, topic: str, event_type: str) -> bool:
         """Whether `event_type` belongs on `topic` (an event on the wrong topic is refused)."""
@@ -119,3 +120,12 @@ class Topics:
             TopicSpec(f"{app_id}-{table}-changelog", self.partitions, -1, f"changelog of the {table} table", True)
             for table in TABLES
         ]
+
+
+# kafka-python's murmur2 is pure Python (about 2% of the worker's samples in the live bench,
+# docs/benchmarks.md), and the same child is hashed several times in a short while: by the
+# correlate agent's decode, then the timeline consumer's. A few thousand recent keys, a
+# few hundred kilobytes.
+@functools.lru_cache(maxsize=4096)
+def _key_hash(key: str) -> int:
+    return int(murmur2(key.encode()) & 0x7FFFFFFF)
