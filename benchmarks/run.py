@@ -88,7 +88,7 @@ class Bench:
         self.work = work.resolve()  # absolute: a worker from another checkout runs in that folder
         self.results: dict[str, Any] = {}
         self.live_settings: Settings | None = None  # the loaded topics, which the baselines reread
-        self.config = work / "casewatch.yaml"
+        self.config = self.work / "casewatch.yaml"  # absolute: read from the before checkout too
         self.config.write_text(RULES_YAML)
 
     def deployment(self, name: str, partitions: int) -> Settings:
