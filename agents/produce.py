@@ -26,6 +26,7 @@ from faust.transport.drivers.aiokafka import Producer as FaustProducer
 from faust.types import TP, AppT, TableT
 
 from agents import table_store
+from streams.topics import partition_of
 
 Record = tuple[bytes, bytes | None]  # key, value (None: a tombstone)
 
@@ -42,7 +43,7 @@ async def send_records(app: AppT, topic: str, records: Iterable[Record]) -> dict
     for key, value in records:
         if partitions is None:  # the partitions the producer's own partitioner would choose from
             partitions = sorted(await producer.partitions_for(topic))
-        by_partition[partitions[table_store.partition_of(key, len(partitions))]].append((key, value))
+        by_partition[partitions[partition_of(key, len(partitions))]].append((key, value))
     sending: list[tuple[int, int, asyncio.Future[Any]]] = []  # (partition, records in the batch, ack)
     for partition, rows in by_partition.items():
         batch, count = producer.create_batch(), 0

@@ -21,7 +21,8 @@ import faust.stores
 import rocksdict
 from faust.stores.rocksdb import RocksDBOptions
 from faust.stores.rocksdb import Store as RocksStore
-from kafka.partitioner.default import murmur2
+
+from streams.topics import partition_of
 
 SCHEME = "casewatch-rocksdb"
 faust.stores.STORES.aliases[SCHEME] = f"{__name__}:Store"
@@ -80,11 +81,8 @@ class Store(RocksStore):
         )
 
     def _set(self, key: bytes, value: bytes | None) -> None:
-        partition = partition_of(key, self.table.partitions)
+        partitions = self.table.partitions
+        assert partitions is not None  # create_app gives both tables the topics' partitions
+        partition = partition_of(key, partitions)
         self._key_index[key] = partition
         self._db_for_partition(partition).put(key, value)
-
-
-def partition_of(key: bytes, partitions: Any) -> int:
-    """The partition the producer's default partitioner gives a record with this key."""
-    return int(murmur2(key) & 0x7FFFFFFF) % int(partitions)

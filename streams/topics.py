@@ -99,7 +99,7 @@ class Topics:
         """The partition of a child (or, on team-facts, a team): murmur2 of the key, as the Java
         client, kafka-python and aiokafka compute it. Every producer must use it (librdkafka:
         partitioner=murmur2_random), or a child's events and state would be split across workers."""
-        return _key_hash(child_id) % self.partitions
+        return partition_of(child_id.encode(), self.partitions)
 
     def carries(self, topic: str, event_type: str) -> bool:
         """Whether `event_type` belongs on `topic` (an event on the wrong topic is refused)."""
@@ -122,10 +122,16 @@ class Topics:
         ]
 
 
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition the producers' default partitioner gives a record with this key (murmur2):
+    of a child's events, its state's changelog record and its alerts alike."""
+    return _key_hash(key) % partitions
+
+
 # kafka-python's murmur2 is pure Python (about 2% of the worker's samples in the live bench,
 # docs/benchmarks.md), and the same child is hashed several times in a short while: by the
-# correlate agent's decode, then the timeline consumer's. A few thousand recent keys, a
-# few hundred kilobytes.
+# correlate agent's decode, its state's changelog record, then the timeline consumer's. A few
+# thousand recent keys, a few hundred kilobytes.
 @functools.lru_cache(maxsize=4096)
-def _key_hash(key: str) -> int:
-    return int(murmur2(key.encode()) & 0x7FFFFFFF)
+def _key_hash(key: bytes) -> int:
+    return int(murmur2(key) & 0x7FFFFFFF)

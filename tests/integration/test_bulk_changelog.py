@@ -20,11 +20,11 @@ from faust.stores.rocksdb import Store as RocksStore
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from agents.table_store import partition_of
 from casewatch.storage import connect, list_alerts
 from schemas.alerts import Alert
 from schemas.events import Referral, WrittenAgreement
 from streams.publish import Publisher
+from streams.topics import partition_of
 from tests.integration.support import Deployment, read_topic, running_worker, terminate, wait_until
 from tests.integration.test_worker_end_to_end import AGREEMENT, REFERRAL
 

@@ -5,8 +5,8 @@ from pathlib import Path
 from faust.stores.rocksdb import RocksDBOptions
 
 from agents import table_store
-from agents.table_store import BoundedOptions, partition_of
-from streams.topics import Topics
+from agents.table_store import BoundedOptions
+from streams.topics import Topics, partition_of
 
 
 def test_the_table_store_files_a_key_under_the_partition_its_changelog_record_goes_to() -> None:
