@@ -15,6 +15,7 @@ write-buffer budget and one block cache, so RocksDB's memory is bounded whatever
 partitions; the changelog, not the memtable, is what makes a write durable.
 """
 
+import functools
 from typing import Any
 
 import faust.stores
@@ -32,14 +33,10 @@ MEMTABLES = 2  # one filling while the other is flushed
 WRITE_BUFFER_BYTES = 64 * 2**20  # all memtables of the process: past it RocksDB flushes the largest
 BLOCK_CACHE_BYTES = 32 * 2**20  # read cache shared by every database of the process
 
-_shared: dict[str, Any] = {}  # built on first use: RocksDB objects, one per process
 
-
+@functools.cache  # built on first use: one cache and one write budget for the whole process
 def _shared_cache() -> tuple[Any, Any]:
-    if not _shared:
-        _shared["cache"] = rocksdict.Cache(BLOCK_CACHE_BYTES)
-        _shared["buffers"] = rocksdict.WriteBufferManager(WRITE_BUFFER_BYTES, False)
-    return _shared["cache"], _shared["buffers"]
+    return rocksdict.Cache(BLOCK_CACHE_BYTES), rocksdict.WriteBufferManager(WRITE_BUFFER_BYTES, False)
 
 
 class BoundedOptions(RocksDBOptions):
