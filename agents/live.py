@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from agents import table_store
+from agents.commit_guard import guard
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
 from agents.persist import PersistConsumer, persist_group
 from agents.produce import send_records, write_table
@@ -121,6 +122,10 @@ def create_app(
         broker_heartbeat_interval=HEARTBEAT_SECONDS,
         consumer_group_instance_id=instance_id,
     )
+    # tp -> the offset after the last message an agent finished with: the clock's positions,
+    # and as far as a commit may go (agents.commit_guard), so set before any topic is made.
+    handled: dict[Any, int] = {}
+    guard(app, handled.get)
     # Bytes in and out: decoding is ours, so a bad message is dead-lettered, not a crash.
     inputs = app.topic(*topics.inputs, topics.ticks, key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(topics.dead_letter, key_serializer="raw", value_serializer="raw")
@@ -139,7 +144,7 @@ def create_app(
     ticks = app.topic(topics.ticks, key_serializer="raw", value_serializer="raw")
     team_facts = app.topic(topics.team_facts, key_serializer="raw", value_serializer="raw")
     sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
-                  ticks=ticks, team_facts=team_facts)  # fmt: skip
+                  ticks=ticks, team_facts=team_facts, handled=handled)  # fmt: skip
     database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewatch-db")
     supervisor = supervisor or Supervisor(metrics)
     metrics.start_at_zero(
@@ -149,6 +154,10 @@ def create_app(
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types its handlers too narrowly
     def assigned(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # args: the partitions assigned
         supervisor.assigned(sum(1 for tp in args[0] if tp.topic in topics.inputs))
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    def revoked(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # after Faust's commit
+        sweep.forget(args[0])
 
     @app.task  # type: ignore[untyped-decorator]  # tasks start once the tables are recovered
     async def ready() -> None:

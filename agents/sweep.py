@@ -60,13 +60,15 @@ class Sweep:
         teams: Any,
         ticks: Any,
         team_facts: Any,
+        handled: dict[Hashable, int] | None = None,
     ) -> None:
         self.app, self.topics, self.rules, self.metrics = app, topics, rules, metrics
         self.children, self.teams, self.ticks, self.team_facts = children, teams, ticks, team_facts
         self.inputs = Watermark()
         self.team_inputs = Watermark()
         self._held: frozenset[Any] = frozenset()
-        self._handled: dict[Hashable, int] = {}  # tp -> offset of the next message to handle
+        # tp -> offset of the next message to handle (shared with the commit guard: agents.commit_guard)
+        self._handled: dict[Hashable, int] = {} if handled is None else handled
         self._floor: dict[Hashable, int] = {}  # tp -> earliest offset, for partitions never handled
         # (kind, key) -> (due day asked for, partition, end offset of its tick partition once sent)
         self._asked: dict[tuple[str, bytes], tuple[str, int, int]] = {}
@@ -80,6 +82,12 @@ class Sweep:
     def handled(self, message: Any) -> None:
         """An agent has finished with this message (called for every message, good or bad)."""
         self._handled[message.tp] = message.offset + 1
+
+    def forget(self, tps: Iterable[Any]) -> None:
+        """These partitions were revoked (their offsets committed): what was handled on them
+        no longer says where they stand, once another worker may have moved them on."""
+        for tp in tps:
+            self._handled.pop(tp, None)
 
     def saw(self, tp: Any, day: date) -> None:
         """An input event of this day has been applied (its partition's event time)."""

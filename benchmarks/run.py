@@ -164,8 +164,12 @@ class Bench:
             next_progress = time.monotonic() + PROGRESS_SECONDS
             next_scrape, all_consumed = time.monotonic(), None  # when the last event was consumed
             while (stored := count_alerts(engine=engine)) < want:
-                if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-                    raise RuntimeError(f"{name}: casewatch stored {stored} of {want} alerts in time")
+                exited = [log_name for p, log_name in zip(processes, logs, strict=True) if p.poll() is not None]
+                if exited or time.monotonic() > deadline:
+                    why = f"{', '.join(exited)} exited" if exited else f"not all within {self.args.timeout:,.0f} s"
+                    raise RuntimeError(
+                        f"{name}: casewatch stored {stored:,} of {want:,} alerts ({why}; logs in {self.work})"
+                    )
                 if all_consumed is None and time.monotonic() > next_scrape:
                     if sum(consumed_events(s) for s in each) >= len(events):
                         all_consumed = time.monotonic() - started

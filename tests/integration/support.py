@@ -70,6 +70,11 @@ class WorkerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> "WorkerProcess":
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> "WorkerProcess":
+        """The process started, not yet ready (`wait_ready`): two launched together join one group at once."""
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "casewatch", "worker", "--loglevel", "info", "--metrics-host", "127.0.0.1"],
@@ -77,6 +82,9 @@ class WorkerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        return self
+
+    def wait_ready(self, timeout: float = 90) -> "WorkerProcess":
         wait_until(self._ready, timeout, self.describe)
         return self
 

@@ -121,3 +121,21 @@ def test_consumer_lag_is_each_held_input_partition_end_less_what_was_handled_and
     del broker.ends[OTHER_INPUT]  # a rebalance took it
     run(sweep)
     assert (lag(INPUT), lag(OTHER_INPUT)) == (3, None)
+
+
+def test_a_revoked_partition_is_placed_by_its_committed_offset_not_by_what_this_worker_once_handled() -> None:
+    sweep, broker, _ = sweep_with({}, RulesConfig())
+
+    def lag() -> float:
+        samples = [s for family in sweep.metrics.consumer_lag.collect() for s in family.samples]
+        return next(s.value for s in samples if s.labels == {"topic": INPUT.topic, "partition": "0"})
+
+    broker.ends[INPUT] = 10
+    sweep.handled(type("Message", (), {"tp": INPUT, "offset": 8})())  # this worker handled 0-8
+    run(sweep)
+    assert lag() == 1
+    # Revoked, moved on elsewhere only to offset 4 (its commit), then given back: 6 to go, not 1.
+    sweep.forget([INPUT])
+    broker._committed_offset[INPUT] = 4
+    run(sweep)
+    assert lag() == 6
