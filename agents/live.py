@@ -158,6 +158,11 @@ def create_app(
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     def revoked(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # after Faust's commit
         sweep.forget(args[0])
+        sweep.rebalanced()
+
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    def recovered(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # the tables restored
+        sweep.rebalanced()
 
     @app.task  # type: ignore[untyped-decorator]  # tasks start once the tables are recovered
     async def ready() -> None:
@@ -241,6 +246,7 @@ def create_app(
                 steps, origin = [s for s, _ in kept], [m for _, m in kept]
                 if key in states:
                     del states[key]  # also a tombstone on the changelog (rare: Faust's own send)
+                sweep.written(key, None)
                 erasing = True  # even if gone: a first try of this batch may have sent the tombstone
                 metrics.children_erased.inc()
                 continue
@@ -297,7 +303,10 @@ def create_app(
         # before the alerts were on the broker would lose them for good (the retry would find
         # them emitted). Written after, a crash at worst sends an alert again, under its id.
         # In bulk, acknowledged before the batch returns (and its offsets are committed).
-        await write_table(states, {child_id.encode(): state.to_dict() for child_id, state in result.states.items()})
+        written = {child_id.encode(): state.to_dict() for child_id, state in result.states.items()}
+        await write_table(states, written)
+        for key, value in written.items():
+            sweep.written(key, value)
         for index, step in enumerate(steps):  # the partitions' event time, for the clock
             if not isinstance(step, ClockTick):
                 sweep.saw(origin[index].tp, step.day)

@@ -139,3 +139,23 @@ def test_a_revoked_partition_is_placed_by_its_committed_offset_not_by_what_this_
     broker._committed_offset[INPUT] = 4
     run(sweep)
     assert lag() == 6
+
+
+def test_the_clock_reads_the_table_once_a_rebalance_and_otherwise_follows_the_states_the_agent_writes() -> None:
+    children = {b"C1": {"due": "2026-02-01"}}
+    sweep, _, ticks = sweep_with(children, RulesConfig(quiet_seconds=0))
+    run(sweep)
+    assert [key for key, _ in ticks.sent] == [b"C1"]
+    children[b"C2"] = {"due": "2026-02-01"}  # restored from the changelog: not written by the agent
+    children[b"C3"] = {"due": "2026-02-01"}
+    sweep.written(b"C3", children[b"C3"])
+    run(sweep)
+    assert [key for key, _ in ticks.sent] == [b"C1", b"C3"]  # no read of every state for C2
+    sweep.rebalanced()  # the tables restored: read again
+    run(sweep)
+    assert [key for key, _ in ticks.sent] == [b"C1", b"C3", b"C2"]
+    children[b"C4"] = {"due": "2026-02-01"}
+    sweep.written(b"C4", {"due": "2026-02-01"})
+    sweep.written(b"C4", None)  # erased before the clock came round
+    run(sweep)
+    assert b"C4" not in [key for key, _ in ticks.sent]
