@@ -64,7 +64,7 @@ def expect(events: list[CaseEvent]) -> dict[str, int]:
 EVENTS_PER_CHILD = 6.3  # what the simulator produces on average over 24 months
 MEMORY_SAMPLE = 20_000  # children whose in-memory state is walked (the walk is slow)
 PROGRESS_SECONDS = 10  # a line on stderr this often while a step runs
-# How often the live steps count the stored alerts: a count of a million rows is not free on
+# How often the live steps count the stored alerts: a count of 200,000 rows is not free on
 # the two cores the worker shares, and 0.5 s is under 1% of the shortest step.
 POLL_SECONDS = 0.5
 STEPS = ("live", "faust", "aiokafka", "quix", "scaleout", "latency", "replay")

@@ -102,7 +102,7 @@ def _serialise_sqlite_writers(engine: Engine) -> None:
     then writes after another process committed, fails at once instead of waiting; an
     immediate one waits its turn (up to the 30 s timeout). WAL lets readers run meanwhile,
     so a reader need not hold the lock, and must not: a poll of the alerts' count every
-    50 ms (the benchmark's, a test's) held it often enough to slow the worker's stores.
+    50 ms (the benchmark's) took it twenty times a second from the worker's stores.
     """
 
     @event.listens_for(engine, "connect")
