@@ -114,7 +114,7 @@ class Sweep:
         if not self._dues_current:
             self._child_dues = dict(_dues(self.children))
             self._dues_current = True
-        return list(self._child_dues.items())
+        return list(self._child_dues.items())  # a copy: the agent writes dues while ticks are sent
 
     def forget(self, tps: Iterable[Any]) -> None:
         """These partitions were revoked (their offsets committed): what was handled on them
@@ -153,7 +153,7 @@ class Sweep:
             self.inputs.reset()
             self.team_inputs.reset()
             self._asked.clear()
-            self._dues_current = False
+            self.rebalanced()
         inputs = [tp for tp in held if tp.topic in self.topics.inputs]
         team_tps = [tp for tp in held if tp.topic == self.topics.team_facts]
         tick_tps = [tp for tp in held if tp.topic == self.topics.ticks]
