@@ -410,7 +410,8 @@ def create_app(
 
     timeline = timeline_consumer(
         app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy,
-        store=lambda rows: store_timeline(engine=engine, rows=rows), supervisor=supervisor, metrics=metrics,
+        store=lambda rows: store_timeline(engine=engine, rows=rows), correlate_short_of=sweep.short_of,
+        supervisor=supervisor, metrics=metrics,
         instance_id=instance_id, session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
         heartbeat_seconds=HEARTBEAT_SECONDS, security=security,
     )  # fmt: skip

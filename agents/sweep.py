@@ -98,6 +98,11 @@ class Sweep:
         """An agent has finished with this message (called for every message, good or bad)."""
         self._handled[message.tp] = message.offset + 1
 
+    def short_of(self, tp: Hashable, offset: int) -> bool:
+        """Whether this worker's correlate agent holds the input partition and has not yet
+        handled the message at `offset` (the timeline consumer yields to it: agents.timeline_consumer)."""
+        return tp in self.app.assignor.assigned_actives() and self._position(tp) <= offset
+
     def written(self, key: bytes, state: dict[str, Any] | None) -> None:
         """The correlate agent wrote this child's state (None: erased)."""
         due = state.get("due") if state is not None else None

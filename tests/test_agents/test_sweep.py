@@ -123,6 +123,16 @@ def test_consumer_lag_is_each_held_input_partition_end_less_what_was_handled_and
     assert (lag(INPUT), lag(OTHER_INPUT)) == (3, None)
 
 
+def test_the_agent_is_short_of_an_offset_it_has_not_handled_on_a_partition_this_worker_holds() -> None:
+    sweep, broker, _ = sweep_with({}, RulesConfig())
+    sweep.handled(type("Message", (), {"tp": INPUT, "offset": 6})())  # 0-6 handled
+    assert sweep.short_of(INPUT, 7) and not sweep.short_of(INPUT, 6)
+    # Asked by another consumer, with a plain (topic, partition): the same partition.
+    assert sweep.short_of((INPUT.topic, INPUT.partition), 7)
+    del broker.ends[INPUT]  # a rebalance took it: another worker's agent is not waited for here
+    assert not sweep.short_of(INPUT, 7)
+
+
 def test_a_revoked_partition_is_placed_by_its_committed_offset_not_by_what_this_worker_once_handled() -> None:
     sweep, broker, _ = sweep_with({}, RulesConfig())
 
