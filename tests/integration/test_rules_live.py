@@ -27,16 +27,21 @@ from tests.integration.support import Deployment, WorkerProcess, read_topic, run
 # A two-second clock, and a horizon longer than the simulated history: with every event in
 # the horizon, the answer cannot depend on the order the worker happens to read topics in.
 # The simulator records an event up to 3 days after it occurred (and publishes in recorded
-# order), so while events arrive the clock judges 3 days behind event time; 20 s after the
-# last event the feed is quiet and the watermark (the wall clock) decides, as replay's
-# clock runs on to today.
-CONFIG = "rules:\n  timer_seconds: 2\n  horizon_months: 36\n  lateness_days: 3\n  quiet_seconds: 20\n"
-CHUNKS = 10  # the history arrives in this many parts, the worker catching up in between
+# order), so while events arrive the clock judges 3 days behind event time; `quiet_seconds`
+# after the last event the feed is quiet and the watermark (the wall clock) decides, as
+# replay's clock runs on to today.
+CONFIG = "rules:\n  timer_seconds: 2\n  horizon_months: 36\n  lateness_days: 3\n  quiet_seconds: {quiet}\n"
+# History arriving in parts: longer than a pause between parts, so the clock never takes
+# a pause for the end of the feed. Events all on the topics before anything is judged: the
+# watermark moves only once they are read, so a short quiet period changes no answer.
+IN_PARTS_QUIET_SECONDS = 20
+PUBLISHED_FIRST_QUIET_SECONDS = 5
+CHUNKS = 6  # the history arrives in this many parts, the worker catching up in between
 
 
-def configured(deployment: Deployment, tmp_path: Path) -> Deployment:
+def configured(deployment: Deployment, tmp_path: Path, quiet_seconds: int) -> Deployment:
     path = tmp_path / "casewatch.yaml"
-    path.write_text(CONFIG)
+    path.write_text(CONFIG.format(quiet=quiet_seconds))
     return deployment.with_config(path)
 
 
@@ -67,15 +72,15 @@ def by_rule(alerts: dict[str, Alert]) -> dict[str, set[str]]:
 def test_a_simulated_stream_arriving_while_the_clock_runs_gives_the_same_alert_ids_live_and_in_replay(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    deployment = configured(deployment, tmp_path)
+    deployment = configured(deployment, tmp_path, IN_PARTS_QUIET_SECONDS)
     rules = load_rules(deployment.settings)
     today = datetime.now(UTC).date()
     # Starting 31 months back, the 24 months simulated (and the reviews and breaches after
     # them) are all past, and the last year still holds referrals for the team gauges.
     start = add_months(today.replace(day=1), -31)
-    events = simulate(SimulationSpec(children=3400, seed=11, start=start))
+    events = simulate(SimulationSpec(children=1500, seed=11, start=start))
     assert max(e.day for e in events) < today
-    assert len(events) >= 20_000
+    assert len(events) >= 9_000
     replayed = replay(events, rules, as_of=today)
     expected = replayed.alerts
     expected_by_rule = by_rule(expected)
@@ -146,7 +151,7 @@ def assert_worklists_agree(deployment: Deployment, database: Engine, replayed: d
 
 
 def test_the_weekly_worklists_from_what_the_worker_stored_are_replay_s(deployment: Deployment, tmp_path: Path) -> None:
-    deployment = configured(deployment, tmp_path)
+    deployment = configured(deployment, tmp_path, PUBLISHED_FIRST_QUIET_SECONDS)
     rules = load_rules(deployment.settings)
     today = datetime.now(UTC).date()
     events = simulate(SimulationSpec(children=300, seed=5, start=add_months(today.replace(day=1), -31)))
@@ -164,7 +169,7 @@ def test_the_weekly_worklists_from_what_the_worker_stored_are_replay_s(deploymen
 def test_a_time_driven_rule_fires_once_per_overdue_agreement_with_two_workers_sharing_the_partitions(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    first = configured(deployment, tmp_path)
+    first = configured(deployment, tmp_path, PUBLISHED_FIRST_QUIET_SECONDS)  # the agreements come all at once
     second = first.second_worker()
     partitions = first.settings.partitions
     # Four children on each partition, so each worker holds some of them.

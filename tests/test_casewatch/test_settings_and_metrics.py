@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from agents.rules.rereferral_after_agreement import RULE as REREFERRAL
 from casewatch.metrics import Metrics
 from casewatch.settings import Settings, SettingsError
+from casewatch.worker import directory_bytes
 
 
 def test_defaults_without_environment() -> None:
@@ -67,3 +68,12 @@ def test_deployment_env_reads_back_as_the_same_deployment(tmp_path: Path) -> Non
         database_url="sqlite:///x.db", metrics_port=0, state_dir=tmp_path, config_path=tmp_path / "c.yaml",
     )  # fmt: skip
     assert Settings.from_env(settings.deployment_env()) == settings
+
+
+def test_the_state_store_gauge_counts_the_bytes_of_every_file_under_the_state_directory(tmp_path: Path) -> None:
+    (tmp_path / "child-state-0").mkdir()
+    (tmp_path / "child-state-0" / "000012.sst").write_bytes(b"x" * 1000)
+    (tmp_path / "child-state-0" / "LOG").write_bytes(b"y" * 24)
+    (tmp_path / "MANIFEST").write_bytes(b"z" * 7)
+    assert directory_bytes(tmp_path) == 1031
+    assert directory_bytes(tmp_path / "not-there-yet") == 0  # a worker that has stored nothing
