@@ -14,7 +14,7 @@ from sqlalchemy import Column, Connection, DateTime, Engine, Index, String, Tabl
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agents.timeline import TimelineRow
-from casewatch.storage import metadata
+from casewatch.storage import metadata, reading
 
 timeline_events = Table(
     "timeline_events",
@@ -58,7 +58,7 @@ def child_timeline(engine: Engine, *, child_id: str) -> list[TimelineRow]:
     """The child's stored events, newest first."""
     t = timeline_events.c
     query = select(timeline_events).where(t.child_id == child_id).order_by(t.occurred_at.desc(), t.event_id.desc())
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [_row(row._mapping) for row in connection.execute(query)]
 
 

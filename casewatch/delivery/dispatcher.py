@@ -24,6 +24,7 @@ from casewatch.delivery.channels.base import Batch, Channel, SendResult
 from casewatch.delivery.config import Delivery, RoutingConfig
 from casewatch.delivery.metrics import DeliveryMetrics
 from casewatch.delivery.silences import active_silences
+from casewatch.storage import reading
 
 log = logging.getLogger("casewatch.dispatcher")
 Clock = Callable[[], datetime]
@@ -130,7 +131,7 @@ class Dispatcher:
         labels = {"channel": receiver.kind if receiver else "unknown", "receiver": claimed.receiver}
         if receiver is None or channel is None:
             return self._park(claimed, f"receiver {claimed.receiver} is not in the routing configuration", labels, now)
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             alerts = outbox.batch_alerts(connection, claimed.id)
             muted = self._held_back(connection, claimed, alerts, now)
         kept = [a for a in alerts if a.alert_id not in muted]

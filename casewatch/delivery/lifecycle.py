@@ -20,7 +20,7 @@ from casewatch.access import ACTOR
 from casewatch.delivery import outbox, routing
 from casewatch.delivery.allowlist import labels_of, parse_payload
 from casewatch.delivery.tables import alert_lifecycle, audit_log
-from casewatch.storage import alerts_table
+from casewatch.storage import alerts_table, reading
 
 Action = Literal["acknowledge", "assign", "resolve"]
 SYSTEM_ACTOR = "casewatch"
@@ -166,7 +166,7 @@ def escalate_due(
         .select_from(alerts_table.join(alert_lifecycle, life.alert_id == a.alert_id))
         .where(life.status == "open", life.escalated_at.is_(None), life.opened_at <= now - shortest)
     )
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         candidates = [
             routing.OpenAlert(r.alert_id, labels_of(parse_payload(r.payload)), r.opened_at)
             for r in connection.execute(query)
@@ -225,7 +225,7 @@ def audit_trail(engine: Engine, *, subject: str | None = None, subject_id: str |
         query = query.where(log.subject == subject)
     if subject_id is not None:
         query = query.where(log.subject_id == subject_id)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [
             AuditEntry(r.at, r.actor, r.action, r.subject, r.subject_id, json.loads(r.detail))
             for r in connection.execute(query)
@@ -234,6 +234,6 @@ def audit_trail(engine: Engine, *, subject: str | None = None, subject_id: str |
 
 def scoped_audit_trail(engine: Engine, alert_id: str, *, teams: Collection[str] | None) -> list[AuditEntry]:
     """An alert's trail, for someone who sees `teams` (None: all): UnknownSubject or OtherTeam otherwise."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         check_team(connection, alert_id, teams)
     return audit_trail(engine, subject="alert", subject_id=alert_id)

@@ -30,7 +30,7 @@ from casewatch.delivery.allowlist import labels_of, parse_payload
 from casewatch.delivery.channels.base import Kind
 from casewatch.delivery.config import RoutingConfig
 from casewatch.delivery.tables import alert_lifecycle, notification_alerts, notifications
-from casewatch.storage import StoredAlert, StoredHook, alerts_table
+from casewatch.storage import StoredAlert, StoredHook, alerts_table, reading
 
 UNDELIVERED = ("pending", "sending")
 # A later notification of a group takes over as the reference for repeat_interval.
@@ -345,7 +345,7 @@ def enqueue_repeats(engine: Engine, tree: routing.RouteNode, now: datetime) -> i
             newer.c.id > n.id,
         ),
     )
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         due = [r for r in connection.execute(candidates) if routing.repeat_due(tree, r.route, r.flush_at, now)]
     added = 0
     for row in due:
@@ -405,7 +405,7 @@ def list_notifications(engine: Engine, *, status: str | None = None, limit: int 
     ).order_by(n.id.desc()).limit(limit)  # fmt: skip
     if status is not None:
         query = query.where(n.status == status)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [
             NotificationRow(**{**r._asdict(), "group_labels": json.loads(r.group_labels)})
             for r in connection.execute(query)
@@ -436,7 +436,7 @@ class OutboxStats:
 def stats(engine: Engine, now: datetime) -> OutboxStats:
     n = notifications.c
     query = select(func.count(), func.min(n.created_at)).where(n.status.in_(UNDELIVERED))
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         depth, oldest = connection.execute(query).one()
     if oldest is None:
         return OutboxStats(0, timedelta(0))

@@ -17,6 +17,7 @@ from casewatch.delivery.lifecycle import Conflict, LifecycleError, UnknownSubjec
 from casewatch.delivery.matchers import LabelMatcher, parse_matcher
 from casewatch.delivery.routing import Silence
 from casewatch.delivery.tables import silences
+from casewatch.storage import reading
 
 # A silence must name what it mutes. These values are no team, rule or child ID: a matcher
 # that accepts one of them (or the empty value) accepts nearly anything, `rule=~".*"` say.
@@ -124,7 +125,7 @@ def list_silences(engine: Engine, *, include_ended: bool = False, now: datetime)
     query = select(silences).order_by(s.id)
     if not include_ended:
         query = query.where(s.removed_at.is_(None), s.ends_at > now)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [_row(r) for r in connection.execute(query)]
 
 
@@ -135,7 +136,7 @@ def active_silences(connection: Connection, now: datetime) -> list[Silence]:
 
 
 def _get(engine: Engine, silence_id: int) -> SilenceRow:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return _row(connection.execute(select(silences).where(silences.c.id == silence_id)).one())
 
 

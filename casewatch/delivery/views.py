@@ -16,7 +16,7 @@ from agents.worklist import SEVERITY_RANK, Worklist, WorklistPolicy, build_workl
 from casewatch.delivery.allowlist import parse_payload
 from casewatch.delivery.tables import alert_lifecycle
 from casewatch.delivery.worklists import as_alert
-from casewatch.storage import alerts_table
+from casewatch.storage import alerts_table, reading
 from schemas.alerts import Alert
 
 STATUSES = ("open", "acknowledged", "resolved")
@@ -79,7 +79,7 @@ def findings(
     if alert_id is not None:
         query = query.where(a.alert_id == alert_id)
     found = []
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         for row in connection.execute(query):
             alert = as_alert(parse_payload(row.payload))
             if alert is not None:

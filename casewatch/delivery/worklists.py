@@ -40,7 +40,7 @@ from casewatch.delivery.config import WEEKDAYS, RoutingConfig
 from casewatch.delivery.config import Worklist as WorklistSettings
 from casewatch.delivery.outbox import dialect_insert
 from casewatch.delivery.tables import alert_lifecycle, notification_alerts, notifications
-from casewatch.storage import alerts_table
+from casewatch.storage import alerts_table, reading
 from schemas.alerts import Alert
 
 KIND = "worklist"
@@ -86,7 +86,7 @@ def enqueue_worklists(engine: Engine, config: RoutingConfig, tree: routing.Route
     week = due_week(now, settings)
     group_key = week_group_key(week)
     n = notifications.c
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         if connection.execute(select(exists().where(n.kind == KIND, n.group_key == group_key))).scalar():
             return 0  # this week's lists are in the outbox already
     lists = stored_worklists(engine, config, week)
@@ -101,7 +101,7 @@ def enqueue_worklists(engine: Engine, config: RoutingConfig, tree: routing.Route
 def stored_worklists(engine: Engine, config: RoutingConfig, week: str) -> dict[str, Worklist]:
     """Every team's list of `week` from the stored alerts and their resolutions, as the dispatcher
     queues them (the equivalence test holds them against replay's)."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         alerts, resolved = _alerts_for(connection, week, config)
         teams = _teams_before(connection, week_end(week))
     configured = config.worklist_settings().teams

@@ -4,7 +4,7 @@ from sqlalchemy import Engine, select
 
 from agents.report_figures import TrackedAlert
 from casewatch.delivery.tables import alert_lifecycle
-from casewatch.storage import alerts_table
+from casewatch.storage import alerts_table, reading
 from schemas.alerts import Alert
 
 
@@ -14,7 +14,7 @@ def stored_alerts(engine: Engine) -> list[TrackedAlert]:
     query = select(alerts_table.c.payload, alert_lifecycle.c.status, alert_lifecycle.c.outcome).select_from(
         alerts_table.outerjoin(alert_lifecycle, alert_lifecycle.c.alert_id == alerts_table.c.alert_id)
     )
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         rows = connection.execute(query).all()
     return [
         TrackedAlert(Alert.model_validate_json(payload), status or "open", outcome) for payload, status, outcome in rows
