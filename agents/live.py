@@ -12,44 +12,36 @@ the same agents, as ticks on internal topics.
 import asyncio
 import dataclasses
 import functools
-import itertools
 import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from faust.types import EventT
-from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from agents import table_store
+from agents import storing, table_store
 from agents.commit_guard import guard
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
-from agents.persist import PersistConsumer, persist_group
 from agents.produce import send_records, write_table
+from agents.rejecting import rejecter
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
+from agents.storing import store_consumers
 from agents.supervisor import Supervisor
 from agents.sweep import Sweep, decode_tick
-from agents.timeline_consumer import timeline_consumer
 from casewatch.metrics import Metrics
-from casewatch.storage import StoredHook, upsert_alerts
-from casewatch.timeline import store_timeline
+from casewatch.storage import StoredHook
 from schemas.alerts import Alert
 from schemas.events import EVENT_TYPE_NAMES
 from streams.admission import DEFAULT_POLICY, InputPolicy
 from streams.codec import (
     Forward,
     Rejection,
-    dead_letter,
-    decode_alert,
     decode_message,
-    describe_validation_error,
     encode,
     forwarded_headers,
 )
@@ -65,7 +57,7 @@ CORRELATE_WITHIN_SECONDS = 0.01
 # writes every team it touched to the changelog: long batches keep those writes few.
 TEAMS_BATCH = 10_000
 TEAMS_WITHIN_SECONDS = 1.0
-AGENTS = ("correlate", "teams", "persist", "timeline")  # the names their crashes are counted under
+AGENTS = ("correlate", "teams")  # the names their crashes are counted under (and storing.AGENTS)
 # The control message, on the ticks topic keyed by child, that makes a running worker drop
 # a child's state (`casewatch erase`; the state's changelog gets its tombstone from the delete).
 ERASE_KIND = "erase"
@@ -84,7 +76,7 @@ def create_app(
     bootstrap_servers: str,
     topics: Topics,
     rules: RulesConfig,
-    engine: Engine,
+    engine: Engine | None,
     metrics: Metrics,
     state_dir: str,
     on_stored: StoredHook | None = None,
@@ -93,8 +85,10 @@ def create_app(
     supervisor: Supervisor | None = None,
     security: KafkaSecurity = PLAINTEXT,
 ) -> faust.App:
-    """The worker's Faust app: the correlate and teams agents, their tables, the clock, the persist and timeline tasks.
+    """The worker's Faust app: the correlate and teams agents, their tables, the clock, and the store consumers.
 
+    The store consumers (agents.storing) write alerts and timelines into `engine`; with no
+    `engine` they are left out, for a store process of their own (a worker of role `correlate`).
     `on_stored` runs in each batch's database transaction (the delivery outbox). With
     `instance_id` the worker is a static member of its consumer group: restarted after a
     crash, it takes its partitions back at once instead of after the session timeout.
@@ -145,10 +139,10 @@ def create_app(
     team_facts = app.topic(topics.team_facts, key_serializer="raw", value_serializer="raw")
     sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
                   ticks=ticks, team_facts=team_facts, handled=handled)  # fmt: skip
-    database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casewatch-db")
     supervisor = supervisor or Supervisor(metrics)
+    agents = AGENTS + (storing.AGENTS if engine is not None else ())
     metrics.start_at_zero(
-        event_types=EVENT_TYPE_NAMES, topics=topics.inputs, rules=sorted(rules.enabled), agents=AGENTS
+        event_types=EVENT_TYPE_NAMES, topics=topics.inputs, rules=sorted(rules.enabled), agents=agents
     )
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types its handlers too narrowly
@@ -168,24 +162,10 @@ def create_app(
     async def ready() -> None:
         supervisor.start()
 
-    async def reject(message: Any, rejection: Rejection) -> None:
-        """The one error policy: a refused message goes to the dead-letter topic, never its bytes.
+    async def send_dead_letter(key: bytes | None, value: bytes) -> None:
+        await (await dead_letters.send(key=key, value=value))
 
-        The send is retried until the broker has it (the record is small whatever the input,
-        so only an unavailable broker fails it); the metric counts what the broker took."""
-        record = dead_letter(
-            message.value, rejection, topic=message.topic, partition=message.partition, offset=message.offset
-        )
-        log.warning("dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, rejection.reason)
-        for attempt in itertools.count():
-            try:
-                await (await dead_letters.send(key=message.key, value=record))
-                break
-            except Exception as error:  # anything but success: wait and send it again
-                pause = min(30.0, 0.5 * 2**attempt)
-                log.error("dead-letter send failed (%s); retrying in %.1fs", type(error).__name__, pause)
-                await asyncio.sleep(pause)
-        metrics.events_dead_lettered.labels(reason=rejection.code).inc()
+    reject = rejecter(send_dead_letter, metrics)
 
     async def send_alerts(raised: list[tuple[bytes, Alert]]) -> None:
         """The alerts on the broker, in bulk (agents.produce), then counted."""
@@ -360,65 +340,17 @@ def create_app(
         except Exception:  # the clock tries again next time; the agents are unaffected
             log.exception("the clock could not run")
 
-    async def store(alerts: list[Alert]) -> None:
-        """Write alerts, retrying while the database is unavailable: dropping them would lose
-        alerts, and the offsets are not committed until this returns."""
-        loop = asyncio.get_running_loop()
-        for attempt in itertools.count():
-            try:
-                # Off the event loop, so consumption carries on meanwhile.
-                await loop.run_in_executor(
-                    database, functools.partial(upsert_alerts, engine=engine, alerts=alerts, on_stored=on_stored)
-                )
-                return
-            except SQLAlchemyError as error:
-                metrics.store_failures.inc()
-                pause = min(30.0, 0.5 * 2**attempt)
-                log.error("storing %d alerts failed (%s); retrying in %.1fs", len(alerts), type(error).__name__, pause)
-                await asyncio.sleep(pause)
+    if engine is not None:  # role all: the store consumers in this process too
+        stores = store_consumers(
+            app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy, engine=engine,
+            on_stored=on_stored, reject=reject, supervisor=supervisor, metrics=metrics,
+            correlate_short_of=sweep.short_of, instance_id=instance_id,
+            session_timeout_seconds=SESSION_TIMEOUT_SECONDS, heartbeat_seconds=HEARTBEAT_SECONDS, security=security,
+        )  # fmt: skip
 
-    async def persist_batch(records: Sequence[Any]) -> None:
-        alerts: list[Alert] = []
-        for record in records:
-            try:
-                alerts.append(decode_alert(record.value or b""))  # no value: invalid too
-            except ValidationError as error:
-                await reject(record, Rejection("invalid_alert", describe_validation_error(error)))
-        await store(alerts)
-        now = datetime.now(UTC)
-        for alert in alerts:
-            metrics.alerts_persisted.inc()
-            if alert.ingested_at is not None:
-                metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
-
-    persister = PersistConsumer(
-        bootstrap_servers=bootstrap_servers,
-        topics=[topics.alerts],
-        group_id=persist_group(app_id),
-        carry_over_from=app_id,  # where the Faust persist agent of earlier versions committed
-        handle=lambda records: supervisor.until_done("persist", functools.partial(persist_batch, records)),
-        crashed=functools.partial(supervisor.crashed, "persist"),
-        instance_id=f"{instance_id}-persist" if instance_id else None,
-        session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
-        heartbeat_seconds=HEARTBEAT_SECONDS,
-        security=security,
-    )
-
-    @app.task  # type: ignore[untyped-decorator]
-    async def persist() -> None:
-        await persister.run()
-
-    timeline = timeline_consumer(
-        app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy,
-        store=lambda rows: store_timeline(engine=engine, rows=rows), correlate_short_of=sweep.short_of,
-        supervisor=supervisor, metrics=metrics,
-        instance_id=instance_id, session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
-        heartbeat_seconds=HEARTBEAT_SECONDS, security=security,
-    )  # fmt: skip
-
-    @app.task  # type: ignore[untyped-decorator]  # each child's events for the page's timeline
-    async def store_timelines() -> None:
-        await timeline.run()
+        @app.task  # type: ignore[untyped-decorator]  # alerts into the database, and each child's timeline
+        async def store() -> None:
+            await asyncio.gather(*(consumer.run() for consumer in stores))
 
     return app
 

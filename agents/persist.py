@@ -16,10 +16,12 @@ agents/timeline_consumer.py): `PersistConsumer` takes its topics, group and batc
 """
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
@@ -27,18 +29,76 @@ from aiokafka.errors import KafkaError as ConsumerError
 from aiokafka.structs import OffsetAndMetadata
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, NoError
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
+from agents.rejecting import Reject
+from agents.supervisor import Supervisor
+from casewatch.metrics import Metrics
+from schemas.alerts import Alert
+from streams.codec import Rejection, decode_alert, describe_validation_error
 from streams.kafka_security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger("casewatch.worker")
 T = TypeVar("T")
 
+AGENT = "persist"  # the name its crashes are counted under
 PERSIST_BATCH = 500
 FETCH_WAIT_MS = 200
 
 
 def persist_group(app_id: str) -> str:
-    return f"{app_id}-persist"
+    return f"{app_id}-{AGENT}"
+
+
+def alert_consumer(
+    *,
+    app_id: str,
+    bootstrap_servers: str,
+    alerts_topic: str,
+    store: Callable[[list[Alert]], object],
+    reject: Reject,
+    supervisor: Supervisor,
+    metrics: Metrics,
+    instance_id: str | None,
+    session_timeout_seconds: float,
+    heartbeat_seconds: float,
+    security: KafkaSecurity,
+) -> "PersistConsumer":
+    """The persist agent: each batch of alerts decoded (a record that is not an alert is
+    dead-lettered), stored with `store` (casewatch.storage.upsert_alerts, off the event loop,
+    retried while the database is unavailable), then counted, with its event-to-stored latency."""
+
+    def failed(error: BaseException, pause: float) -> None:
+        metrics.store_failures.inc()
+        log.error("storing alerts failed (%s); retrying in %.1fs", type(error).__name__, pause)
+
+    async def batch(records: Sequence[Any]) -> None:
+        alerts: list[Alert] = []
+        for record in records:
+            try:
+                alerts.append(decode_alert(record.value or b""))  # no value: invalid too
+            except ValidationError as error:
+                await reject(record, Rejection("invalid_alert", describe_validation_error(error)))
+        await until_stored(functools.partial(store, alerts), retried=(SQLAlchemyError,), failed=failed)
+        now = datetime.now(UTC)
+        metrics.alerts_persisted.inc(len(alerts))
+        for alert in alerts:
+            if alert.ingested_at is not None:
+                metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
+
+    return PersistConsumer(
+        bootstrap_servers=bootstrap_servers,
+        topics=[alerts_topic],
+        group_id=persist_group(app_id),
+        carry_over_from=app_id,  # where the Faust persist agent of earlier versions committed
+        handle=lambda records: supervisor.until_done(AGENT, functools.partial(batch, records)),
+        crashed=functools.partial(supervisor.crashed, AGENT),
+        instance_id=f"{instance_id}-{AGENT}" if instance_id else None,
+        session_timeout_seconds=session_timeout_seconds,
+        heartbeat_seconds=heartbeat_seconds,
+        security=security,
+    )
 
 
 def carry_over_offsets(

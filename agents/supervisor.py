@@ -45,8 +45,12 @@ class Supervisor:
         crashes: int = CRASH_LOOP_CRASHES,
         seconds: float = CRASH_LOOP_SECONDS,
         stop: Callable[[int], None] = _exit_now,
+        holds_inputs: bool = True,
     ) -> None:
+        """`holds_inputs`: a worker whose agents need input partitions to be of use (a store
+        process has consumers of its own groups, and is ready without them)."""
         self.metrics, self.limit, self.seconds, self.stop = metrics, crashes, seconds, stop
+        self.holds_inputs = holds_inputs
         self.started = False
         self.partitions = 0  # input partitions held since the last rebalance
         self.down: set[str] = set()
@@ -68,7 +72,7 @@ class Supervisor:
         """Why the worker is not ready, or None: /readyz and `casewatch_worker_ready` both say this."""
         if not self.started:
             return "recovering its tables"
-        if not self.partitions:
+        if self.holds_inputs and not self.partitions:
             return "no input partitions assigned"
         if self.down:
             return f"agent crashing: {', '.join(sorted(self.down))}"

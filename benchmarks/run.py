@@ -109,19 +109,36 @@ class Bench:
         ensure_topics(self.bootstrap, settings.topics)
         return settings
 
-    def worker(self, settings: Settings, log_name: str, source: Path | None = None) -> subprocess.Popen[bytes]:
+    def worker(
+        self, settings: Settings, log_name: str, source: Path | None = None, role: str | None = None
+    ) -> subprocess.Popen[bytes]:
         """A `casewatch worker` process; from the checkout `source` if given (a before and after)."""
         env = dict(os.environ, **settings.deployment_env())
         if source is not None:
             env["PYTHONPATH"] = str(source)
         out = open(self.work / log_name, "wb")  # noqa: SIM115 - closed with the process
+        command = [sys.executable, "-m", "casewatch", "worker", "--metrics-host", "127.0.0.1", "--loglevel", "info"]
         return subprocess.Popen(
-            [sys.executable, "-m", "casewatch", "worker", "--metrics-host", "127.0.0.1", "--loglevel", "info"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=source,
+            command + (["--role", role] if role else []), env=env, stdout=out, stderr=subprocess.STDOUT, cwd=source
         )
+
+    def workers(
+        self, each: list[Settings], name: str, source: Path | None
+    ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
+        """The deployment's processes, the correlate workers first: with `--one-process` (or a
+        `source` checkout, which may not know roles) one worker of role all per settings; else
+        a worker of role correlate per settings and one store process beside them."""
+        split = not self.args.one_process and source is None
+        roles = ["correlate"] * len(each) if split else [None] * len(each)
+        logs = [f"{name}-worker{i}.log" for i in range(len(each))]
+        if split:
+            each = [*each, replace(each[0], metrics_port=free_port(), state_dir=self.work / "state-store")]
+            roles.append("store")
+            logs.append(f"{name}-store.log")
+        processes = [
+            self.worker(s, log_name, source, role) for s, log_name, role in zip(each, logs, roles, strict=True)
+        ]
+        return processes, logs
 
     def wait_ready(self, process: subprocess.Popen[bytes], log_name: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -153,14 +170,13 @@ class Bench:
             replace(settings, metrics_port=free_port(), state_dir=self.work / f"state-{i}") for i in range(1, workers)
         ]
         log(f"{name}: {workers} casewatch worker(s), expecting {want:,} alerts")
-        logs = [f"{name}-worker{i}.log" for i in range(workers)]
         started = time.monotonic()
-        processes = [self.worker(s, log_name, source) for s, log_name in zip(each, logs, strict=True)]
+        processes, logs = self.workers(each, name, source)
         profile = None
         try:
             for process, log_name in zip(processes, logs, strict=True):
                 self.wait_ready(process, log_name)
-            idle_rss = rss_bytes(processes[0].pid)
+            idle_rss = [rss_bytes(p.pid) for p in processes]
             if self.args.profile and name == "live":
                 profile = self.profile(processes[0].pid)
             deadline = time.monotonic() + self.args.timeout
@@ -183,7 +199,7 @@ class Bench:
                 time.sleep(POLL_SECONDS)
             seconds = time.monotonic() - started
             consumed = sum(consumed_events(s) for s in each)
-            busy_rss = rss_bytes(processes[0].pid)
+            busy_rss = [rss_bytes(p.pid) for p in processes]
             store_bytes = scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_state_store_bytes")
         finally:
             if profile is not None:
@@ -201,6 +217,7 @@ class Bench:
         )
         result = {
             "workers": workers,
+            "processes": len(processes),
             "events": len(events),
             "events_consumed": consumed,
             "seconds": seconds,
@@ -215,11 +232,14 @@ class Bench:
         elif workers == 1:
             self.results["live"] = result
             children = len({e.child_id for e in events})
+            # The first process holds the children's state; a store process's growth is added in.
             self.results["memory"] = {
                 "children": children,
-                "worker_rss_idle_bytes": idle_rss,
-                "worker_rss_after_bytes": busy_rss,
-                "rss_per_100k_children_bytes": (busy_rss - idle_rss) / children * 100_000,
+                "processes": len(processes),
+                "worker_rss_idle_bytes": idle_rss[0],
+                "worker_rss_after_bytes": busy_rss[0],
+                "all_rss_after_bytes": sum(busy_rss),
+                "rss_per_100k_children_bytes": (sum(busy_rss) - sum(idle_rss)) / children * 100_000,
                 "state_store_bytes_per_child": store_bytes / children,
             }
             if profile is not None:
@@ -312,9 +332,10 @@ class Bench:
         events = events_for(rate * self.args.latency_seconds, seed=rate)
         want = sum(n for rule, n in expect(events).items() if rule in EVENT_DRIVEN)
         engine = connect(settings.database_url)
-        process = self.worker(settings, f"latency-{rate}.log")
+        processes, logs = self.workers([settings], f"latency-{rate}", None)
         try:
-            self.wait_ready(process, f"latency-{rate}.log")
+            for process, log_name in zip(processes, logs, strict=True):
+                self.wait_ready(process, log_name)
             log(f"offering {len(events):,} events at {rate}/s")
             with Publisher(self.bootstrap, settings.topics) as publisher:
                 started = time.monotonic()
@@ -331,8 +352,10 @@ class Bench:
             while len(alert_latencies(engine)) < want and time.monotonic() < deadline:
                 time.sleep(0.2)
         finally:
-            process.terminate()
-            process.wait(60)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(60)
         samples = sorted(alert_latencies(engine))
         self.results.setdefault("latency", {})[str(rate)] = {
             "offered_events": len(events),
@@ -448,6 +471,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy over the whole live step, by owner")
     parser.add_argument(
         "--before", type=Path, help="also run the live step with the worker from this checkout (a before and after)"
+    )
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="run each worker as one process of role all (default: role correlate, and one store process "
+        "beside the workers, as docker-compose.yml runs them)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench-results.json"))
     parser.add_argument("--doc", type=Path, default=Path("docs/benchmarks.md"))

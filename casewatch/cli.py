@@ -18,6 +18,7 @@ from casewatch.output import add_format, print_json, print_table
 from casewatch.redaction import install_log_redaction, redact
 from casewatch.replay_cli import configure as configure_replay
 from casewatch.report.cli import configure as configure_report
+from casewatch.roles import ROLES
 from casewatch.settings import ENVIRONMENT_HELP, Settings, SettingsError
 from casewatch.simulate_cli import configure as configure_simulate
 
@@ -104,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = command("worker", "Run the production worker (Faust agents) until SIGTERM.")
     worker.add_argument("--loglevel", choices=("crit", "error", "warn", "info", "debug"), default="warn")
+    worker.add_argument(
+        "--role", choices=ROLES, default="all",
+        help="all (default): the agents and the store consumers in one process; correlate: only the agents "
+        "(no database); store: only the consumers that write alerts and timelines into the database. Run one "
+        "store beside the correlate workers to give the storing a core of its own (docs/deployment.md)",
+    )  # fmt: skip
     worker.add_argument("--metrics-host", default="127.0.0.1", help=METRICS_HOST_HELP)
     worker.set_defaults(run=_worker)
 
@@ -278,7 +285,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from casewatch.worker import run_worker
 
-    run_worker(settings, loglevel=args.loglevel, metrics_host=args.metrics_host)
+    run_worker(settings, loglevel=args.loglevel, metrics_host=args.metrics_host, role=args.role)
     return 0
 
 

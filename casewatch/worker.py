@@ -1,5 +1,6 @@
 """Run the production worker: topics checked, metrics and health served, the Faust app started."""
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -9,7 +10,8 @@ from pathlib import Path
 from faust.worker import Worker
 from prometheus_client import REGISTRY
 
-from agents.live import create_app
+from agents import storing
+from agents.live import HEARTBEAT_SECONDS, SESSION_TIMEOUT_SECONDS, create_app
 from agents.supervisor import Supervisor
 from casewatch.config_file import load_input_policy, load_rules
 from casewatch.delivery.config import load_routing
@@ -17,13 +19,24 @@ from casewatch.delivery.outbox import enqueuer
 from casewatch.metrics import Metrics
 from casewatch.ops_http import serve_ops
 from casewatch.redaction import install_log_redaction
+from casewatch.roles import Role
 from casewatch.settings import Settings, SettingsError
 from casewatch.storage import connect
 from streams.admin import ensure_topics
 
+LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
+              "debug": logging.DEBUG}  # fmt: skip  # the --loglevel names, Faust's
+LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"  # as Faust's worker logs
 
-def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str = "127.0.0.1") -> None:
-    """Block running the worker until SIGTERM or SIGINT; the process exits when it stops."""
+
+def run_worker(
+    settings: Settings, *, loglevel: str = "warn", metrics_host: str = "127.0.0.1", role: Role = "all"
+) -> None:
+    """Block running the worker until SIGTERM or SIGINT; the process exits when it stops.
+
+    `role`: `all` runs the Faust agents and the store consumers in this process; `correlate`
+    only the agents (they need no database); `store` only the consumers that write alerts and
+    timelines into the database (agents.storing), which then take a core of their own."""
     rules = load_rules(settings)  # a bad configuration file stops start-up here, before Kafka
     policy = load_input_policy(settings)
     if not settings.bootstrap_servers:
@@ -42,16 +55,38 @@ def run_worker(settings: Settings, *, loglevel: str = "warn", metrics_host: str 
     state_dir = settings.state_dir / settings.app_id
     state_dir.mkdir(parents=True, exist_ok=True)
     metrics = Metrics.create(REGISTRY)
-    metrics.state_store_bytes.set_function(lambda: directory_bytes(state_dir))  # read at each scrape
-    supervisor = Supervisor(metrics)
+    supervisor = Supervisor(metrics, holds_inputs=role != "store")
+    if role != "store":
+        metrics.state_store_bytes.set_function(lambda: directory_bytes(state_dir))  # read at each scrape
     if settings.metrics_port:
         serve_ops(settings.metrics_port, metrics_host, REGISTRY, supervisor.unready)
+    if role == "store":
+        logging.basicConfig(level=LOG_LEVELS[loglevel], format=LOG_FORMAT)
+        install_log_redaction()
+        metrics.start_at_zero(event_types=(), topics=(), rules=(), agents=storing.AGENTS)
+        asyncio.run(
+            storing.run_store(
+                app_id=settings.app_id,
+                bootstrap_servers=settings.bootstrap_servers,
+                topics=settings.topics,
+                policy=policy,
+                engine=connect(settings.database_url),
+                on_stored=enqueuer(routing),
+                supervisor=supervisor,
+                metrics=metrics,
+                instance_id=instance_id(settings.app_id, state_dir),
+                session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
+                heartbeat_seconds=HEARTBEAT_SECONDS,
+                security=settings.kafka_security,
+            )
+        )
+        return
     app = create_app(
         app_id=settings.app_id,
         bootstrap_servers=settings.bootstrap_servers,
         topics=settings.topics,
         rules=rules,
-        engine=connect(settings.database_url),
+        engine=connect(settings.database_url) if role == "all" else None,
         metrics=metrics,
         state_dir=str(state_dir),
         on_stored=enqueuer(routing),

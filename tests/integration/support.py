@@ -62,11 +62,12 @@ class Deployment:
 
 
 class WorkerProcess:
-    """`casewatch worker` started as production starts it, read through its metrics port."""
+    """`casewatch worker` started as production starts it, read through its metrics port (`--role`: `role`)."""
 
-    def __init__(self, deployment: Deployment, log_name: str = "worker.log") -> None:
+    def __init__(self, deployment: Deployment, log_name: str = "worker.log", role: str = "all") -> None:
         self.deployment = deployment
         self.log = deployment.folder / log_name
+        self.role = role
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 90) -> "WorkerProcess":
@@ -76,8 +77,9 @@ class WorkerProcess:
     def launch(self) -> "WorkerProcess":
         """The process started, not yet ready (`wait_ready`): two launched together join one group at once."""
         with open(self.log, "ab") as out:
+            command = [sys.executable, "-m", "casewatch", "worker", "--loglevel", "info", "--metrics-host", "127.0.0.1"]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "casewatch", "worker", "--loglevel", "info", "--metrics-host", "127.0.0.1"],
+                [*command, "--role", self.role],
                 env=self.deployment.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -115,8 +117,8 @@ class WorkerProcess:
 
 
 @contextmanager
-def running_worker(deployment: Deployment, log_name: str = "worker.log") -> Iterator[WorkerProcess]:
-    worker = WorkerProcess(deployment, log_name)
+def running_worker(deployment: Deployment, log_name: str = "worker.log", role: str = "all") -> Iterator[WorkerProcess]:
+    worker = WorkerProcess(deployment, log_name, role)
     try:
         yield worker.start()
     finally:
