@@ -242,7 +242,10 @@ def create_app(
         arrivals = [None if isinstance(s, ClockTick) else datetime.fromtimestamp(m.timestamp, UTC)
                     for s, m in zip(steps, origin, strict=True)]  # fmt: skip
         result = apply_batch(
-            steps, lambda child_id: ChildState.from_dict(states[child_id.encode()]), rules, received_at=arrivals
+            steps,
+            lambda child_id: ChildState.from_dict(table_store.read(states, child_id.encode())),
+            rules,
+            received_at=arrivals,
         )
         newest: dict[str, float] = {}  # input topic -> Kafka timestamp of its newest event here
         consumed = Counter[str]()  # event type -> events; each metric moved once a batch, not once an event
@@ -311,7 +314,7 @@ def create_app(
             try:
                 if key is None or value is None:
                     raise ValueError("a team fact without a key or a value")
-                state = touched.get(key) or TeamState.from_dict(team_states[key])
+                state = touched.get(key) or TeamState.from_dict(table_store.read(team_states, key))
                 document = json.loads(value)
                 if document.get("kind") == "tick":
                     raised += [(key, a) for a in tick_team(state, key.decode(), decode_tick(document), rules)]

@@ -13,15 +13,22 @@ rewritten on each of its events, so the worker's memory grew with the events it 
 (about 1.5 GiB per 100,000 children). Here every database of the process shares one
 write-buffer budget and one block cache, so RocksDB's memory is bounded whatever the
 partitions; the changelog, not the memtable, is what makes a write durable.
+
+Reads go to that one database too. Faust's store searches every partition's database for
+a key not in its index of the last 1,000 keys (each child's first event, and most events
+in a backlog of many children), and `table[key]` reads twice (`key in table`, then the
+value): `read` is one lookup in one database.
 """
 
 import functools
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import faust.stores
 import rocksdict
 from faust.stores.rocksdb import RocksDBOptions
 from faust.stores.rocksdb import Store as RocksStore
+from faust.types import TableT
 
 from streams.topics import partition_of
 
@@ -77,9 +84,39 @@ class Store(RocksStore):
             **current.extra_options,
         )
 
-    def _set(self, key: bytes, value: bytes | None) -> None:
+    def _partition(self, key: bytes) -> int:
         partitions = self.table.partitions
         assert partitions is not None  # create_app gives both tables the topics' partitions
-        partition = partition_of(key, partitions)
+        return partition_of(key, partitions)
+
+    def _set(self, key: bytes, value: bytes | None) -> None:
+        partition = self._partition(key)
         self._key_index[key] = partition
         self._db_for_partition(partition).put(key, value)
+
+    def _db_of(self, key: bytes) -> Any | None:
+        """The one database the key can be in, if this worker has it open (Faust opens every
+        partition it is assigned, active or standby, before any agent reads)."""
+        return self._dbs.get(self._partition(key))
+
+    def _dbs_for_key(self, key: bytes) -> Iterable[Any]:  # what Faust's delete goes through
+        db = self._db_of(key)
+        return [] if db is None else [db]
+
+    def _get(self, key: bytes) -> bytes | None:
+        db = self._db_of(key)
+        return None if db is None else cast(bytes | None, db.get(key))
+
+    def _contains(self, key: bytes) -> bool:
+        return self._get(key) is not None
+
+    def decoded(self, key: Any) -> Any:
+        """The table's value for `key`, or None: one read."""
+        raw = self._get(self._encode_key(key))
+        return None if raw is None else self._decode_value(raw)
+
+
+def read(table: TableT[Any, Any], key: Any) -> Any:
+    """`table[key]` in one read of the one database it can be in; None when absent (the
+    table's default is not made: `ChildState.from_dict` and `TeamState.from_dict` take None)."""
+    return cast(Store, table.data).decoded(key)

@@ -129,7 +129,7 @@ class Bench:
         `source` checkout, which may not know roles) one worker of role all per settings; else
         a worker of role correlate per settings and one store process beside them."""
         split = not self.args.one_process and source is None
-        roles = ["correlate"] * len(each) if split else [None] * len(each)
+        roles: list[str | None] = ["correlate"] * len(each) if split else [None] * len(each)
         logs = [f"{name}-worker{i}.log" for i in range(len(each))]
         if split:
             each = [*each, replace(each[0], metrics_port=free_port(), state_dir=self.work / "state-store")]
