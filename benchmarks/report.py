@@ -131,7 +131,12 @@ def render(r: dict[str, Any]) -> str:
         f"| replay (library, JSON lines), {rep['events']:,} events | {rep['events_per_second']:,.0f} events/s |",
         f"| worker RSS after the live step ({mem['children']:,} children) "
         f"| {mem['worker_rss_after_bytes'] / MIB:,.0f} MiB ({mem['worker_rss_idle_bytes'] / MIB:,.0f} MiB at Ready) |",
-        f"| RSS growth per 100,000 children, all processes | {mem['rss_per_100k_children_bytes'] / MIB:,.0f} MiB |",
+        f"| worker RSS growth per 100,000 children | {mem['rss_per_100k_children_bytes'] / MIB:,.0f} MiB |",
+        *(
+            [f"| store process RSS after the live step | {mem['store_rss_after_bytes'] / MIB:,.0f} MiB |"]
+            if "store_rss_after_bytes" in mem
+            else []
+        ),
         f"| state per child in memory (replay's objects, {mem['state_memory_children_measured']:,} children), "
         f"mean / max | {mem['state_memory_bytes_per_child_mean']:,.0f} / "
         f"{mem['state_memory_bytes_per_child_max']:,} bytes |",

@@ -232,16 +232,15 @@ class Bench:
         elif workers == 1:
             self.results["live"] = result
             children = len({e.child_id for e in events})
-            # The first process holds the children's state; a store process's growth is added in.
+            # The worker holds the children's state; a store process's memory is bounded by its
+            # batches, not the children, and is given beside it.
             self.results["memory"] = {
                 "children": children,
-                "processes": len(processes),
                 "worker_rss_idle_bytes": idle_rss[0],
                 "worker_rss_after_bytes": busy_rss[0],
-                "all_rss_after_bytes": sum(busy_rss),
-                "rss_per_100k_children_bytes": (sum(busy_rss) - sum(idle_rss)) / children * 100_000,
+                "rss_per_100k_children_bytes": (busy_rss[0] - idle_rss[0]) / children * 100_000,
                 "state_store_bytes_per_child": store_bytes / children,
-            }
+            } | ({"store_rss_after_bytes": busy_rss[-1]} if len(processes) > workers else {})
             if profile is not None:
                 self.results["profile"] = self.profile_breakdown()
         else:

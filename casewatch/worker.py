@@ -26,7 +26,6 @@ from streams.admin import ensure_topics
 
 LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
               "debug": logging.DEBUG}  # fmt: skip  # the --loglevel names, Faust's
-LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"  # as Faust's worker logs
 
 
 def run_worker(
@@ -61,8 +60,7 @@ def run_worker(
     if settings.metrics_port:
         serve_ops(settings.metrics_port, metrics_host, REGISTRY, supervisor.unready)
     if role == "store":
-        logging.basicConfig(level=LOG_LEVELS[loglevel], format=LOG_FORMAT)
-        install_log_redaction()
+        logging.getLogger().setLevel(LOG_LEVELS[loglevel])  # the CLI's handlers, which redact (Faust sets its own)
         metrics.start_at_zero(event_types=(), topics=(), rules=(), agents=storing.AGENTS)
         asyncio.run(
             storing.run_store(

@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from casewatch.roles import ROLES
 from tests.prometheus_tools import PROMETHEUS_DIR, ROOT
 
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
@@ -54,7 +55,7 @@ def test_images_are_pinned_and_casewatch_is_built_here() -> None:
             continue
         image = service["image"]
         assert re.fullmatch(PINNED, image), f"{name}: {image} is not pinned to a version"
-    assert {"worker", "dispatcher", "serve", "migrate", "topics"} == CASEWATCH
+    assert {"worker", "store", "dispatcher", "serve", "migrate", "topics"} == CASEWATCH
 
 
 def test_every_bind_mount_names_a_file_or_folder_of_the_repository() -> None:
@@ -71,7 +72,7 @@ def test_every_casewatch_process_waits_for_the_migrations() -> None:
             continue  # topics touch Kafka only
         assert SERVICES[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
     assert SERVICES["migrate"]["command"] == ["migrate"]
-    for name in ("worker", "serve"):
+    for name in ("worker", "store", "serve"):
         assert SERVICES[name]["depends_on"]["topics"] == {"condition": "service_completed_successfully"}, name
 
 
@@ -137,12 +138,16 @@ def test_kafka_clients_sign_in_over_tls_and_nothing_on_the_network_speaks_plaint
 def test_prometheus_scrapes_the_worker_replicas_and_the_dispatcher_on_their_metrics_ports() -> None:
     config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     scraped = {job["job_name"]: job["dns_sd_configs"][0] for job in config["scrape_configs"]}
-    assert scraped["casewatch-worker"]["names"] == ["worker"]
+    assert scraped["casewatch-worker"]["names"] == ["worker", "store"]
+    assert (
+        SERVICES["store"]["environment"]["CASEWATCH_METRICS_PORT"]
+        == SERVICES["worker"]["environment"]["CASEWATCH_METRICS_PORT"]
+    )  # one job, one port
     assert scraped["casewatch-worker"]["port"] == int(SERVICES["worker"]["environment"]["CASEWATCH_METRICS_PORT"])
     assert scraped["casewatch-dispatcher"]["names"] == ["dispatcher"]
     command = SERVICES["dispatcher"]["command"]
     assert scraped["casewatch-dispatcher"]["port"] == int(command[command.index("--metrics-port") + 1])
-    for service, port in (("worker", 9108), ("dispatcher", 9109)):
+    for service, port in (("worker", 9108), ("store", 9108), ("dispatcher", 9109)):
         assert f"127.0.0.1:{port}/readyz" in str(SERVICES[service]["healthcheck"]["test"])
 
 
@@ -150,3 +155,12 @@ def test_env_example_names_every_variable_the_compose_file_uses() -> None:
     used = set(re.findall(r"\$\{([A-Z_]+)", COMPOSE_TEXT))
     example = set(re.findall(r"^#? ?([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert used and used <= example, sorted(used - example)
+
+
+def test_the_worker_runs_the_agents_and_a_store_process_writes_the_database() -> None:
+    roles = {}
+    for name in ("worker", "store"):
+        command = SERVICES[name]["entrypoint"][-1].split("exec ", 1)[1].split()
+        assert command[:2] == ["casewatch", "worker"], name
+        roles[name] = command[command.index("--role") + 1]
+    assert roles == {"worker": "correlate", "store": "store"} and set(roles.values()) <= set(ROLES)
