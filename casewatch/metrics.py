@@ -1,7 +1,8 @@
 """Prometheus metrics as one typed bundle, built on a registry passed in (tests use a fresh one)."""
 
+import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import get_args
 
@@ -167,6 +168,23 @@ class Metrics:
             self.agent_crashes.labels(agent=agent)
         for kind in TICK_KINDS:
             self.ticks_sent.labels(kind=kind)
+
+
+def at_most_every(
+    seconds: float, read: Callable[[], float], clock: Callable[[], float] = time.monotonic
+) -> Callable[[], float]:
+    """`read`, called again only once `seconds` have passed since it last was; the value it
+    gave in between. For a gauge read at each scrape whose reading costs the worker time
+    (a walk of the state directory: 1.7% of its samples with a scrape a second)."""
+    last: list[tuple[float, float]] = []  # (when read, value)
+
+    def cached() -> float:
+        now = clock()
+        if not last or now - last[0][0] >= seconds:
+            last[:] = [(now, read())]
+        return last[0][1]
+
+    return cached
 
 
 def scrape(url: str, name: str, **labels: str) -> float:

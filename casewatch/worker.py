@@ -16,7 +16,7 @@ from agents.supervisor import Supervisor
 from casewatch.config_file import load_input_policy, load_rules
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
-from casewatch.metrics import Metrics
+from casewatch.metrics import Metrics, at_most_every
 from casewatch.ops_http import serve_ops
 from casewatch.redaction import install_log_redaction
 from casewatch.roles import Role
@@ -26,6 +26,7 @@ from streams.admin import ensure_topics
 
 LOG_LEVELS = {"crit": logging.CRITICAL, "error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO,
               "debug": logging.DEBUG}  # fmt: skip  # the --loglevel names, Faust's
+STORE_GAUGE_SECONDS = 10.0  # the state store's size on disk moves slowly: walked at most this often
 
 
 def run_worker(
@@ -56,7 +57,7 @@ def run_worker(
     metrics = Metrics.create(REGISTRY)
     supervisor = Supervisor(metrics, holds_inputs=role != "store")
     if role != "store":
-        metrics.state_store_bytes.set_function(lambda: directory_bytes(state_dir))  # read at each scrape
+        metrics.state_store_bytes.set_function(at_most_every(STORE_GAUGE_SECONDS, lambda: directory_bytes(state_dir)))
     if settings.metrics_port:
         serve_ops(settings.metrics_port, metrics_host, REGISTRY, supervisor.unready)
     if role == "store":

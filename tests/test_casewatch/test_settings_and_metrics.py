@@ -4,7 +4,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from agents.rules.rereferral_after_agreement import RULE as REREFERRAL
-from casewatch.metrics import Metrics
+from casewatch.metrics import Metrics, at_most_every
 from casewatch.settings import Settings, SettingsError
 from casewatch.worker import directory_bytes
 
@@ -77,3 +77,18 @@ def test_the_state_store_gauge_counts_the_bytes_of_every_file_under_the_state_di
     (tmp_path / "MANIFEST").write_bytes(b"z" * 7)
     assert directory_bytes(tmp_path) == 1031
     assert directory_bytes(tmp_path / "not-there-yet") == 0  # a worker that has stored nothing
+
+
+def test_a_costly_gauge_is_read_again_only_once_its_interval_has_passed() -> None:
+    now, reads = [100.0], []
+
+    def read() -> float:  # how many times it has been read
+        reads.append(now[0])
+        return float(len(reads))
+
+    gauge = at_most_every(10.0, read, clock=lambda: now[0])
+    assert gauge() == 1.0 and gauge() == 1.0  # the second within the interval: the first value
+    now[0] = 109.9
+    assert gauge() == 1.0 and reads == [100.0]
+    now[0] = 110.0
+    assert gauge() == 2.0 and reads == [100.0, 110.0]
