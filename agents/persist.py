@@ -87,6 +87,8 @@ def alert_consumer(
             if alert.ingested_at is not None:
                 metrics.event_to_alert_latency.observe(max(0.0, (now - alert.ingested_at).total_seconds()))
 
+    lag = metrics.store_lag.labels(consumer=AGENT)
+    lag.set(0)
     return PersistConsumer(
         bootstrap_servers=bootstrap_servers,
         topics=[alerts_topic],
@@ -98,6 +100,7 @@ def alert_consumer(
         session_timeout_seconds=session_timeout_seconds,
         heartbeat_seconds=heartbeat_seconds,
         security=security,
+        lag=lag.set,
     )
 
 
@@ -180,8 +183,11 @@ class PersistConsumer:
         heartbeat_seconds: float = 1.0,
         security: KafkaSecurity = PLAINTEXT,
         batch: int = PERSIST_BATCH,
+        lag: Callable[[int], object] = lambda _messages: None,
     ) -> None:
+        """`lag(messages)` after each fetch: the records on its partitions not handled yet."""
         self.bootstrap_servers, self.topics, self.group_id = bootstrap_servers, tuple(topics), group_id
+        self.lag = lag
         self.carry_over_from, self.batch = carry_over_from, batch
         self.handle, self.crashed = handle, crashed
         self.instance_id = instance_id
@@ -219,6 +225,7 @@ class PersistConsumer:
             while True:
                 fetched = await consumer.getmany(timeout_ms=FETCH_WAIT_MS, max_records=self.batch)
                 records = [record for partition in fetched.values() for record in partition]
+                self.lag(len(records) + await _behind(consumer))  # this batch is not stored yet either
                 if not records:
                     continue
                 await self.handle(records)
@@ -251,6 +258,17 @@ class PersistConsumer:
             if moved:
                 log.warning("%s: carried %d partitions' offsets over from %s", self.group_id, moved,
                             self.carry_over_from)  # fmt: skip
+
+
+async def _behind(consumer: AIOKafkaConsumer) -> int:
+    """Records on the consumer's partitions past those it has fetched: the end it knows from
+    its last fetch less its position (0 where it knows no end yet)."""
+    total = 0
+    for tp in consumer.assignment():
+        end = consumer.highwater(tp)
+        if end is not None:
+            total += max(0, end - await consumer.position(tp))
+    return total
 
 
 def _name(error: BaseException) -> str:

@@ -104,6 +104,8 @@ def timeline_consumer(
 
         await until_stored(decode_and_store, retried=(SQLAlchemyError,), failed=failed)
 
+    lag = metrics.store_lag.labels(consumer=AGENT)
+    lag.set(0)
     return PersistConsumer(
         bootstrap_servers=bootstrap_servers,
         topics=topics.inputs,
@@ -115,4 +117,5 @@ def timeline_consumer(
         heartbeat_seconds=heartbeat_seconds,
         security=security,
         batch=TIMELINE_BATCH,
+        lag=lag.set,
     )

@@ -43,6 +43,7 @@ class Metrics:
     rebalances: Counter
     last_event_timestamp: Gauge
     store_failures: Counter
+    store_lag: Gauge
     state_store_bytes: Gauge
 
     @classmethod
@@ -139,6 +140,12 @@ class Metrics:
                 "casewatch_store_failures_total",
                 "Attempts to store a batch of alerts or timeline events in the database that failed (each is retried).",
                 registry=registry,
+            ),
+            store_lag=Gauge(
+                "casewatch_store_lag_messages",
+                "Messages a store consumer (persist: the alerts; timeline: the input events) has not stored yet, "
+                "over the partitions it holds.",
+                ["consumer"], registry=registry,
             ),
             state_store_bytes=Gauge(
                 "casewatch_state_store_bytes", "Size on disk of this worker's table stores (RocksDB).",

@@ -31,6 +31,9 @@ def test_the_correlate_role_raises_alerts_without_a_database_and_the_store_role_
             assert store.metric("casewatch_events_consumed_total") == 0  # the agents' work is not here
             assert correlate.metric("casewatch_alerts_persisted_total") == 0  # nor the storing there
             assert store.metric("casewatch_agent_crashes_total", agent="persist") == 0
+            stored_all = lambda: store.metric("casewatch_store_lag_messages", consumer="timeline") == 0  # noqa: E731
+            wait_until(stored_all, 10, store.describe)  # after its next fetch
+            assert store.metric("casewatch_store_lag_messages", consumer="persist") == 0
         assert store.process is not None and store.process.returncode == 0  # SIGTERM: a clean stop
     engine = connect(settings.database_url)
     assert [(a.rule, a.child_id) for a in list_alerts(engine=engine)] == [("rereferral_after_agreement", "C1001")]
