@@ -71,6 +71,14 @@ def alerts_equal(r: dict[str, Any]) -> bool:
     )
 
 
+def _cpu(run: dict[str, Any]) -> str:
+    """How busy the machine's cores were, and each process's CPU seconds (runs that measured them)."""
+    if "machine_cpu_busy" not in run:
+        return ""
+    each = ", ".join(f"{name} {seconds:,.0f}" for name, seconds in run["cpu_seconds_by_process"].items())
+    return f"; cores {run['machine_cpu_busy']:.0%} busy; CPU s: {each}"
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     live, aio, quix, floor, mem = r["live"], r["aiokafka"], r["quix"], r["faust_floor"], r["memory"]
@@ -94,9 +102,10 @@ def render(r: dict[str, Any]) -> str:
         "",
         "| measure | figure |",
         "|---|---|",
-        f"| live: one casewatch worker, {live['events']:,} events, start to last alert stored "
+        f"| live: one casewatch worker{' and its store' if live.get('processes', 1) > 1 else ''}, "
+        f"{live['events']:,} events, start to last alert stored "
         f"| {live['events_per_second']:,.0f} events/s ({live['seconds']:.1f} s; every event consumed at "
-        f"{live.get('seconds_to_all_consumed', live['seconds']):.1f} s) |",
+        f"{live.get('seconds_to_all_consumed', live['seconds']):.1f} s{_cpu(live)}) |",
         f"| baseline: faust floor (`take_events`, one table write per key per batch) "
         f"| {floor['events_per_second']:,.0f} events/s ({floor['seconds']:.1f} s) |",
         f"| baseline: aiokafka consume-and-produce loop | {aio['events_per_second']:,.0f} events/s |",
@@ -111,7 +120,7 @@ def render(r: dict[str, Any]) -> str:
         lines.append(
             f"| scale-out: {workers} workers, same events, start to last alert stored "
             f"| {run['events_per_second']:,.0f} events/s ({run['seconds']:.1f} s; every event consumed at "
-            f"{run.get('seconds_to_all_consumed', run['seconds']):.1f} s); "
+            f"{run.get('seconds_to_all_consumed', run['seconds']):.1f} s{_cpu(run)}); "
             f"{run['events_per_second'] / live['events_per_second']:.2f}x one worker |"
         )
     if before := r.get("before"):

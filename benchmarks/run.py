@@ -177,6 +177,7 @@ class Bench:
             for process, log_name in zip(processes, logs, strict=True):
                 self.wait_ready(process, log_name)
             idle_rss = [rss_bytes(p.pid) for p in processes]
+            cpu_at_ready, machine_at_ready = [cpu_seconds(p.pid) for p in processes], machine_cpu()
             if self.args.profile and name == "live":
                 profile = self.profile(processes[0].pid)
             deadline = time.monotonic() + self.args.timeout
@@ -200,6 +201,11 @@ class Bench:
             seconds = time.monotonic() - started
             consumed = sum(consumed_events(s) for s in each)
             busy_rss = [rss_bytes(p.pid) for p in processes]
+            # Where the cores went from Ready to the end: each process, and the machine as a
+            # whole (the broker and anything else on it), to tell a saturated machine apart.
+            cpu = [cpu_seconds(p.pid) - at for p, at in zip(processes, cpu_at_ready, strict=True)]
+            machine_now = machine_cpu()
+            busy = (machine_now[0] - machine_at_ready[0]) / max(1, machine_now[1] - machine_at_ready[1])
             store_bytes = scrape(f"http://127.0.0.1:{settings.metrics_port}/metrics", "casewatch_state_store_bytes")
         finally:
             if profile is not None:
@@ -222,6 +228,8 @@ class Bench:
             "events_consumed": consumed,
             "seconds": seconds,
             "events_per_second": len(events) / seconds,
+            "cpu_seconds_by_process": {n.removesuffix(".log"): round(c, 1) for n, c in zip(logs, cpu, strict=True)},
+            "machine_cpu_busy": busy,
             # The clock's alerts come after the last event: without them, the events' own pace.
             "seconds_to_all_consumed": all_consumed or seconds,
             "alerts_by_rule": by_rule,
@@ -412,6 +420,19 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(busy, all) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def alert_latencies(engine: Any) -> list[float]:

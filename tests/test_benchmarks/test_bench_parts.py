@@ -1,5 +1,7 @@
 """The benchmark's pure parts: who owns a profile sample, how big a state is, the Done-when checks."""
 
+import os
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -7,6 +9,7 @@ import pytest
 from benchmarks.memory import deep_size, state_sizes
 from benchmarks.profile_owners import CHECKOUT, IDLE, OTHER, breakdown, stack_owner
 from benchmarks.report import checks
+from benchmarks.run import cpu_seconds, machine_cpu
 
 SITE = "/srv/app/.venv/lib/python3.11/site-packages"
 
@@ -95,3 +98,14 @@ def test_every_check_passes_on_figures_that_meet_the_targets() -> None:
 def test_a_figure_that_misses_its_target_fails_only_its_check() -> None:
     failed = [c["measure"] for c in checks(_results(two=1200.0, p99=300.0)) if not c["passed"]]
     assert failed == ["p99 event-to-stored at 1,000 events/s offered", "two workers / one worker"]
+
+
+def test_cpu_time_is_read_for_a_process_and_for_the_machine() -> None:
+    before, machine_before = cpu_seconds(os.getpid()), machine_cpu()
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:  # this process busy for 0.3 s of CPU
+        pass
+    spent = cpu_seconds(os.getpid()) - before
+    assert 0.25 <= spent <= 5  # clock ticks of 10 ms; the test's own process only
+    busy, every = (now - then for now, then in zip(machine_cpu(), machine_before, strict=True))
+    assert 0 < busy <= every
