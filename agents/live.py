@@ -135,10 +135,9 @@ def create_app(
     team_states = app.Table(
         TEAM_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
     )
-    ticks = app.topic(topics.ticks, key_serializer="raw", value_serializer="raw")
     team_facts = app.topic(topics.team_facts, key_serializer="raw", value_serializer="raw")
     sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
-                  ticks=ticks, team_facts=team_facts, handled=handled)  # fmt: skip
+                  send=functools.partial(send_records, app), handled=handled)  # fmt: skip
     supervisor = supervisor or Supervisor(metrics)
     agents = AGENTS + (storing.AGENTS if engine is not None else ())
     metrics.start_at_zero(

@@ -16,14 +16,16 @@ come on the partition for `quiet_seconds`, the feed is quiet, not behind, and th
 watermark alone decides. Replay judges the same way (agents.replay).
 
 A tick is sent once per due day: again only after the first has been handled (its
-partition read past it) and the state is still due, never while it is still queued.
+partition read past it) and the state is still due, never while it is still queued. A
+run's ticks go to the broker in bulk (agents.produce.send_records): one at a time, through
+Faust's send, 4,498 ticks held one run of the clock for 5.9 s.
 """
 
 import contextlib
 import json
 import logging
 import time
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -36,6 +38,9 @@ from casewatch.metrics import Metrics
 from streams.topics import Topics
 
 log = logging.getLogger("casewatch.worker")
+
+# (topic, [(key, value)]) -> the offset of the last record on each partition, once the broker has them all.
+BulkSend = Callable[[str, Sequence[tuple[bytes, bytes | None]]], Awaitable[dict[int, int]]]
 
 
 def _dues(table: Any) -> Iterator[tuple[bytes, str]]:
@@ -66,12 +71,11 @@ class Sweep:
         metrics: Metrics,
         children: Any,
         teams: Any,
-        ticks: Any,
-        team_facts: Any,
+        send: BulkSend,
         handled: dict[Hashable, int] | None = None,
     ) -> None:
         self.app, self.topics, self.rules, self.metrics = app, topics, rules, metrics
-        self.children, self.teams, self.ticks, self.team_facts = children, teams, ticks, team_facts
+        self.children, self.teams, self.send = children, teams, send
         self.inputs = Watermark()
         self.team_inputs = Watermark()
         self._held: frozenset[Any] = frozenset()
@@ -178,12 +182,12 @@ class Sweep:
             await self.app.producer.flush()
             self.team_inputs.note(moved, await self._ends(team_tps))
             days: dict[int, date | None] = {tp.partition: self.event_day(tp.partition, moved, inputs) for tp in inputs}
-            await self._tick("child", self._dues_of_children(), self.topics.ticks, self.ticks, days, tick_tps)
+            await self._tick("child", self._dues_of_children(), self.topics.ticks, days, tick_tps)
         team_moved = self.team_inputs.advance(self._position)
         if team_moved is not None:
             team_days: dict[int, date | None] = {tp.partition: team_moved.date() for tp in team_tps}
             teams = list(_dues(self.teams))  # a few hundred teams: read whole each time
-            await self._tick("team", teams, self.topics.team_facts, self.team_facts, team_days, team_tps)
+            await self._tick("team", teams, self.topics.team_facts, team_days, team_tps)
             self._set_gauges(team_moved, team_tps)
 
     def _show_lag(self, ends: dict[Any, int]) -> None:
@@ -219,14 +223,13 @@ class Sweep:
         kind: str,
         dues: Iterable[tuple[bytes, str]],
         topic: str,
-        channel: Any,
         days: dict[int, date | None],
         tick_tps: list[Any],
     ) -> None:
         """Send a tick to every state in these partitions whose next deadline has come by its
         partition's day, unless the tick sent for that deadline is still queued."""
         queued = {tp.partition: tp for tp in tick_tps}
-        asked, sent = {}, []
+        asked, ticks, sent = {}, [], []
         for key, due in dues:  # keys are bytes: the child ID, or the team
             partition = self.topics.partition_for(key.decode())
             day = days.get(partition)
@@ -238,16 +241,14 @@ class Sweep:
                 asked[(kind, key)] = before  # the tick asked for this is not handled yet
                 continue
             now = datetime.combine(day, clock_time(), tzinfo=UTC)
-            await channel.send(key=key, value=encode_tick(now))
+            ticks.append((key, encode_tick(now)))
             sent.append((key, due, partition))
         if sent:
-            # Where each partition's ticks end once on the broker: a tick is handled when its
+            # Where each partition's ticks end on the broker: a tick is handled when its
             # partition has been read to there.
-            await self.app.producer.flush()
-            ends = await self._ends(tick_tps)
+            last = await self.send(topic, ticks)
             for key, due, partition in sent:
-                tp = queued.get(partition)
-                asked[(kind, key)] = (due, partition, ends.get(tp, 0) if tp is not None else 0)
+                asked[(kind, key)] = (due, partition, last.get(partition, -1) + 1)
             self.metrics.ticks_sent.labels(kind=kind).inc(len(sent))
             log.info("clock: sent %d %s ticks on %s", len(sent), kind, topic)
         self._asked = {k: v for k, v in self._asked.items() if k[0] != kind} | asked

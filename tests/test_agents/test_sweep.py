@@ -2,6 +2,7 @@
 
 import asyncio
 from collections import namedtuple
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ class Broker:
         self.consumer = self
         self.producer = self
         self._committed_offset: dict[Any, int] = {}
+        self.sent = {TOPICS.ticks: Channel(), TOPICS.team_facts: Channel()}
 
     def assigned_actives(self) -> set[Any]:
         return set(self.ends)
@@ -43,23 +45,27 @@ class Broker:
     async def flush(self) -> None:
         return None
 
+    async def send(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> dict[int, int]:
+        """The sweep's bulk send: the records on the topic (one partition here), their last offset."""
+        self.sent[topic].sent.extend(records)
+        if topic == TOPICS.ticks:
+            self.ends[TICKS] += len(records)
+            return {0: self.ends[TICKS] - 1}
+        return {0: len(self.sent[topic].sent) - 1}
+
 
 class Channel:
-    def __init__(self, broker: Broker) -> None:
-        self.broker, self.sent = broker, []  # type: ignore[var-annotated]
+    """What reached one topic."""
 
-    async def send(self, *, key: bytes, value: bytes) -> None:
-        self.sent.append((key, value))
-        self.broker.ends[TICKS] += 1
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes, bytes | None]] = []
 
 
 def sweep_with(children: dict[bytes, dict[str, Any]], config: RulesConfig) -> tuple[Sweep, Broker, Channel]:
     broker = Broker()
-    ticks = Channel(broker)
     metrics = Metrics.create(CollectorRegistry())
-    sweep = Sweep(broker, topics=TOPICS, rules=config, metrics=metrics, children=children, teams={}, ticks=ticks,
-                  team_facts=Channel(broker))  # fmt: skip
-    return sweep, broker, ticks
+    sweep = Sweep(broker, topics=TOPICS, rules=config, metrics=metrics, children=children, teams={}, send=broker.send)
+    return sweep, broker, broker.sent[TOPICS.ticks]
 
 
 def run(sweep: Sweep) -> None:
