@@ -26,11 +26,11 @@ from sqlalchemy import Engine
 from agents import storing, table_store
 from agents.commit_guard import guard
 from agents.engine import ClockTick, Step, apply_batch, apply_team_fact, tick_team
+from agents.persist import GroupMember
 from agents.produce import send_records, write_table
 from agents.rejecting import rejecter
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
-from agents.storing import store_consumers
 from agents.supervisor import Supervisor
 from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
@@ -343,11 +343,12 @@ def create_app(
             log.exception("the clock could not run")
 
     if engine is not None:  # role all: the store consumers in this process too
-        stores = store_consumers(
+        stores = storing.store_consumers(
             app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy, engine=engine,
             on_stored=on_stored, reject=reject, supervisor=supervisor, metrics=metrics,
-            correlate_short_of=sweep.short_of, instance_id=instance_id,
-            session_timeout_seconds=SESSION_TIMEOUT_SECONDS, heartbeat_seconds=HEARTBEAT_SECONDS, security=security,
+            correlate_short_of=sweep.short_of,
+            member=GroupMember(instance_id=instance_id, session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
+                               heartbeat_seconds=HEARTBEAT_SECONDS, security=security),
         )  # fmt: skip
 
         @app.task  # type: ignore[untyped-decorator]  # alerts into the database, and each child's timeline

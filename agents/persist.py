@@ -21,6 +21,7 @@ import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -51,6 +52,21 @@ def persist_group(app_id: str) -> str:
     return f"{app_id}-{AGENT}"
 
 
+@dataclass(frozen=True)
+class GroupMember:
+    """How a worker's consumers take part in their groups: its static identity (None: a
+    dynamic member), session and heartbeat, and how they sign in to Kafka."""
+
+    instance_id: str | None = None
+    session_timeout_seconds: float = 10.0
+    heartbeat_seconds: float = 1.0
+    security: KafkaSecurity = PLAINTEXT
+
+    def of(self, consumer: str) -> "GroupMember":
+        """The member for one of the worker's consumers: an identity of its own in its group."""
+        return replace(self, instance_id=f"{self.instance_id}-{consumer}" if self.instance_id else None)
+
+
 def alert_consumer(
     *,
     app_id: str,
@@ -60,10 +76,7 @@ def alert_consumer(
     reject: Reject,
     supervisor: Supervisor,
     metrics: Metrics,
-    instance_id: str | None,
-    session_timeout_seconds: float,
-    heartbeat_seconds: float,
-    security: KafkaSecurity,
+    member: GroupMember,
 ) -> "PersistConsumer":
     """The persist agent: each batch of alerts decoded (a record that is not an alert is
     dead-lettered), stored with `store` (casewatch.storage.upsert_alerts, off the event loop,
@@ -96,10 +109,7 @@ def alert_consumer(
         carry_over_from=app_id,  # where the Faust persist agent of earlier versions committed
         handle=lambda records: supervisor.until_done(AGENT, functools.partial(batch, records)),
         crashed=functools.partial(supervisor.crashed, AGENT),
-        instance_id=f"{instance_id}-{AGENT}" if instance_id else None,
-        session_timeout_seconds=session_timeout_seconds,
-        heartbeat_seconds=heartbeat_seconds,
-        security=security,
+        member=member.of(AGENT),
         lag=lag.set,
     )
 
@@ -178,10 +188,7 @@ class PersistConsumer:
         handle: Callable[[Sequence[Any]], Awaitable[None]],
         crashed: Callable[[BaseException], None],
         carry_over_from: str | None = None,
-        instance_id: str | None = None,
-        session_timeout_seconds: float = 10.0,
-        heartbeat_seconds: float = 1.0,
-        security: KafkaSecurity = PLAINTEXT,
+        member: GroupMember | None = None,
         batch: int = PERSIST_BATCH,
         lag: Callable[[int], object] = lambda _messages: None,
     ) -> None:
@@ -190,10 +197,11 @@ class PersistConsumer:
         self.lag = lag
         self.carry_over_from, self.batch = carry_over_from, batch
         self.handle, self.crashed = handle, crashed
-        self.instance_id = instance_id
-        self.session_timeout_ms = int(session_timeout_seconds * 1000)
-        self.heartbeat_ms = int(heartbeat_seconds * 1000)
-        self.security = security
+        member = member or GroupMember()
+        self.instance_id = member.instance_id
+        self.session_timeout_ms = int(member.session_timeout_seconds * 1000)
+        self.heartbeat_ms = int(member.heartbeat_seconds * 1000)
+        self.security = member.security
 
     async def run(self) -> None:
         """Until cancelled (the worker stopping). `handle` retries a batch until it is stored;

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine
 
 from agents import persist, timeline_consumer
-from agents.persist import PersistConsumer, alert_consumer
+from agents.persist import GroupMember, PersistConsumer, alert_consumer
 from agents.rejecting import Reject, rejecter
 from agents.supervisor import Supervisor
 from casewatch.metrics import Metrics
@@ -26,7 +26,6 @@ from casewatch.storage import StoredHook, upsert_alerts
 from casewatch.timeline import store_timeline
 from schemas.alerts import Alert
 from streams.admission import InputPolicy
-from streams.kafka_security import KafkaSecurity
 from streams.topics import Topics
 
 log = logging.getLogger("casewatch.worker")
@@ -51,10 +50,7 @@ def store_consumers(
     supervisor: Supervisor,
     metrics: Metrics,
     correlate_short_of: Callable[[Hashable, int], bool] = never_short,
-    instance_id: str | None,
-    session_timeout_seconds: float,
-    heartbeat_seconds: float,
-    security: KafkaSecurity,
+    member: GroupMember,
 ) -> list[PersistConsumer]:
     """The alerts' consumer and the timeline's, storing into `engine` (`on_stored` in each alert
     batch's transaction: the delivery outbox)."""
@@ -65,14 +61,12 @@ def store_consumers(
     return [
         alert_consumer(
             app_id=app_id, bootstrap_servers=bootstrap_servers, alerts_topic=topics.alerts, store=store_alerts,
-            reject=reject, supervisor=supervisor, metrics=metrics, instance_id=instance_id,
-            session_timeout_seconds=session_timeout_seconds, heartbeat_seconds=heartbeat_seconds, security=security,
+            reject=reject, supervisor=supervisor, metrics=metrics, member=member,
         ),
         timeline_consumer.timeline_consumer(
             app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy,
             store=lambda rows: store_timeline(engine=engine, rows=rows), correlate_short_of=correlate_short_of,
-            supervisor=supervisor, metrics=metrics, instance_id=instance_id,
-            session_timeout_seconds=session_timeout_seconds, heartbeat_seconds=heartbeat_seconds, security=security,
+            supervisor=supervisor, metrics=metrics, member=member,
         ),
     ]  # fmt: skip
 
@@ -87,15 +81,12 @@ async def run_store(
     on_stored: StoredHook | None,
     supervisor: Supervisor,
     metrics: Metrics,
-    instance_id: str | None,
-    session_timeout_seconds: float,
-    heartbeat_seconds: float,
-    security: KafkaSecurity,
+    member: GroupMember,
 ) -> None:
     """The store process: both consumers until SIGTERM or SIGINT, then a clean stop (a batch
     being stored is not committed, so the next start stores it again, under the same ids)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", client_id=f"{app_id}-store",
-                                **security.client_options())  # fmt: skip
+                                **member.security.client_options())  # fmt: skip
     await producer.start()
     try:
 
@@ -105,8 +96,7 @@ async def run_store(
         consumers = store_consumers(
             app_id=app_id, bootstrap_servers=bootstrap_servers, topics=topics, policy=policy, engine=engine,
             on_stored=on_stored, reject=rejecter(send, metrics), supervisor=supervisor, metrics=metrics,
-            instance_id=instance_id, session_timeout_seconds=session_timeout_seconds,
-            heartbeat_seconds=heartbeat_seconds, security=security,
+            member=member,
         )  # fmt: skip
         tasks = [asyncio.create_task(consumer.run(), name=consumer.group_id) for consumer in consumers]
         stopping = asyncio.Event()

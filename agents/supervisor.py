@@ -71,7 +71,7 @@ class Supervisor:
     def unready(self) -> str | None:
         """Why the worker is not ready, or None: /readyz and `casewatch_worker_ready` both say this."""
         if not self.started:
-            return "recovering its tables"
+            return "recovering its tables" if self.holds_inputs else "starting its consumers"
         if self.holds_inputs and not self.partitions:
             return "no input partitions assigned"
         if self.down:

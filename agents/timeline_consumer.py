@@ -29,12 +29,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from agents.persist import PersistConsumer, until_stored
+from agents.persist import GroupMember, PersistConsumer, until_stored
 from agents.supervisor import Supervisor
 from agents.timeline import TimelineRow, timeline_rows
 from casewatch.metrics import Metrics
 from streams.admission import InputPolicy
-from streams.kafka_security import KafkaSecurity
 from streams.topics import Topics
 
 log = logging.getLogger("casewatch.worker")
@@ -84,10 +83,7 @@ def timeline_consumer(
     correlate_short_of: Callable[[Hashable, int], bool],
     supervisor: Supervisor,
     metrics: Metrics,
-    instance_id: str | None,
-    session_timeout_seconds: float,
-    heartbeat_seconds: float,
-    security: KafkaSecurity,
+    member: GroupMember,
 ) -> PersistConsumer:
     """The consumer; `store` writes a batch of rows (casewatch.timeline.store_timeline),
     `correlate_short_of` says where the correlate agent stands (`yield_to_correlate`)."""
@@ -112,10 +108,7 @@ def timeline_consumer(
         group_id=timeline_group(app_id),
         handle=lambda records: supervisor.until_done(AGENT, functools.partial(batch, records)),
         crashed=functools.partial(supervisor.crashed, AGENT),
-        instance_id=f"{instance_id}-{AGENT}" if instance_id else None,
-        session_timeout_seconds=session_timeout_seconds,
-        heartbeat_seconds=heartbeat_seconds,
-        security=security,
+        member=member.of(AGENT),
         batch=TIMELINE_BATCH,
         lag=lag.set,
     )

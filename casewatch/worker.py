@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 
 from agents import storing
 from agents.live import HEARTBEAT_SECONDS, SESSION_TIMEOUT_SECONDS, create_app
+from agents.persist import GroupMember
 from agents.supervisor import Supervisor
 from casewatch.config_file import load_input_policy, load_rules
 from casewatch.delivery.config import load_routing
@@ -73,10 +74,12 @@ def run_worker(
                 on_stored=enqueuer(routing),
                 supervisor=supervisor,
                 metrics=metrics,
-                instance_id=instance_id(settings.app_id, state_dir),
-                session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
-                heartbeat_seconds=HEARTBEAT_SECONDS,
-                security=settings.kafka_security,
+                member=GroupMember(
+                    instance_id=instance_id(settings.app_id, state_dir),
+                    session_timeout_seconds=SESSION_TIMEOUT_SECONDS,
+                    heartbeat_seconds=HEARTBEAT_SECONDS,
+                    security=settings.kafka_security,
+                ),
             )
         )
         return

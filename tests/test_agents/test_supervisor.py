@@ -64,3 +64,16 @@ def test_ready_takes_recovered_tables_input_partitions_and_no_agent_down_and_say
     supervisor.assigned(0)  # a rebalance left it nothing (more workers than partitions)
     assert supervisor.unready() == "no input partitions assigned"
     assert value(registry, "casewatch_rebalances_total") == 2
+
+
+def test_a_store_process_is_ready_without_input_partitions_but_not_while_a_consumer_crashes() -> None:
+    registry = CollectorRegistry()
+    supervisor = Supervisor(Metrics.create(registry), stop=lambda code: None, holds_inputs=False)
+    assert supervisor.unready() == "starting its consumers"
+    supervisor.start()
+    assert supervisor.unready() is None and value(registry, "casewatch_worker_ready") == 1  # no partitions held
+    supervisor.crashed("persist", ConnectionError("the database went away"))
+    assert supervisor.unready() == "agent crashing: persist" and value(registry, "casewatch_worker_ready") == 0
+    agents_worker = Supervisor(Metrics.create(CollectorRegistry()), stop=lambda code: None)
+    agents_worker.start()
+    assert agents_worker.unready() == "no input partitions assigned"  # the agents' worker does need them
