@@ -430,7 +430,8 @@ def cpu_seconds(pid: int) -> float:
 
 def machine_cpu() -> tuple[int, int]:
     """(busy, all) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
-    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+    ticks = [int(t) for t in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
     idle = ticks[3] + ticks[4]  # idle and iowait
     return sum(ticks) - idle, sum(ticks)
 
