@@ -31,6 +31,7 @@ from agents.produce import send_records, write_table
 from agents.rejecting import rejecter
 from agents.rules import RulesConfig
 from agents.state import ChildState, TeamFact, TeamState
+from agents.state_cache import StateCache
 from agents.supervisor import Supervisor
 from agents.sweep import Sweep, decode_tick
 from casewatch.metrics import Metrics
@@ -136,6 +137,7 @@ def create_app(
         TEAM_STATE_TABLE, default=dict, partitions=topics.partitions, key_type=bytes, use_partitioner=True
     )
     team_facts = app.topic(topics.team_facts, key_serializer="raw", value_serializer="raw")
+    written_last = StateCache()  # the children's states as last written, decoded (agents.state_cache)
     sweep = Sweep(app, topics=topics, rules=rules, metrics=metrics, children=states, teams=team_states,
                   send=functools.partial(send_records, app), handled=handled)  # fmt: skip
     supervisor = supervisor or Supervisor(metrics)
@@ -146,15 +148,18 @@ def create_app(
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types its handlers too narrowly
     def assigned(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # args: the partitions assigned
+        written_last.invalidate()
         supervisor.assigned(sum(1 for tp in args[0] if tp.topic in topics.inputs))
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     def revoked(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # after Faust's commit
+        written_last.invalidate()
         sweep.forget(args[0])
         sweep.rebalanced()
 
     @app.on_rebalance_complete.connect  # type: ignore[arg-type]
     def recovered(_app: Any, *args: Any, signal: Any = None, **_: Any) -> None:  # the tables restored
+        written_last.invalidate()
         sweep.rebalanced()
 
     @app.task  # type: ignore[untyped-decorator]  # tasks start once the tables are recovered
@@ -207,6 +212,12 @@ def create_app(
             headers=message.headers,
         )
 
+    def load_child(child_id: str) -> ChildState:
+        """The child's state as stored: as last written here if still held, else read back."""
+        key = child_id.encode()
+        kept = written_last.take(key)
+        return kept if kept is not None else ChildState.from_dict(table_store.read(states, key))
+
     async def correlate_batch(batch: Sequence[EventT[bytes]]) -> None:
         """Apply a batch; each child's state is read and written once per batch, not per event.
 
@@ -214,6 +225,7 @@ def create_app(
         once its alerts, team facts and forwarded events are on the broker (else it raises,
         and is tried again whole, the tables untouched).
         """
+        generation = written_last.generation  # a rebalance during the batch: it keeps nothing decoded
         steps: list[Step] = []
         origin: list[Any] = []  # the message of each step
         forwarded: list[tuple[str, Awaitable[Any]]] = []  # (topic, acknowledgement)
@@ -225,6 +237,7 @@ def create_app(
                 steps, origin = [s for s, _ in kept], [m for _, m in kept]
                 if key in states:
                     del states[key]  # also a tombstone on the changelog (rare: Faust's own send)
+                written_last.drop(key)
                 sweep.written(key, None)
                 erasing = True  # even if gone: a first try of this batch may have sent the tombstone
                 metrics.children_erased.inc()
@@ -240,12 +253,7 @@ def create_app(
             origin.append(item.message)
         arrivals = [None if isinstance(s, ClockTick) else datetime.fromtimestamp(m.timestamp, UTC)
                     for s, m in zip(steps, origin, strict=True)]  # fmt: skip
-        result = apply_batch(
-            steps,
-            lambda child_id: ChildState.from_dict(table_store.read(states, child_id.encode())),
-            rules,
-            received_at=arrivals,
-        )
+        result = apply_batch(steps, load_child, rules, received_at=arrivals)
         newest: dict[str, float] = {}  # input topic -> Kafka timestamp of its newest event here
         consumed = Counter[str]()  # event type -> events; each metric moved once a batch, not once an event
         for step, message in zip(steps, origin, strict=True):
@@ -285,8 +293,10 @@ def create_app(
         # before the alerts were on the broker would lose them for good (the retry would find
         # them emitted). Written after, a crash at worst sends an alert again, under its id.
         # In bulk, acknowledged before the batch returns (and its offsets are committed).
-        written = {child_id.encode(): state.to_dict() for child_id, state in result.states.items()}
+        changed = {child_id.encode(): state for child_id, state in result.states.items()}
+        written = {key: state.to_dict() for key, state in changed.items()}
         await write_table(states, written)
+        written_last.keep(changed, generation)
         for key, value in written.items():
             sweep.written(key, value)
         for index, step in enumerate(steps):  # the partitions' event time, for the clock

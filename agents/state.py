@@ -178,21 +178,33 @@ class ChildState:
     due: date | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "referrals": {d.isoformat(): r.to_list() for d, r in sorted(self.referrals.items())},
-            "agreements": {k: a.to_dict() for k, a in sorted(self.agreements.items())},
-            "assessments": {k: a.to_list() for k, a in sorted(self.assessments.items())},
-            "concerns": {k: c.to_list() for k, c in sorted(self.concerns.items())},
-            "enquiries": {k: [d.isoformat(), e] for k, (d, e) in sorted(self.enquiries.items())},
-            "plans": {k: p.to_list() for k, p in sorted(self.plans.items())},
-            "strategy_discussions": {d.isoformat(): e for d, e in sorted(self.strategy_discussions.items())},
-            "closures": {d.isoformat(): list(c) for d, c in sorted(self.closures.items())},
-            "contacts": {d.isoformat(): e for d, e in sorted(self.contacts.items())},
-            "meetings": {d.isoformat(): e for d, e in sorted(self.meetings.items())},
-            "reported": {k: [list(u) for u in v] for k, v in sorted(self.reported.items())},
-            "emitted": {k: [fp, d.isoformat()] for k, (fp, d) in sorted(self.emitted.items())},
-        }
-        data = {k: v for k, v in data.items() if v}
+        # Written once per changed child per batch (the changelog's value): the empty parts,
+        # most of a typical child's, are skipped before anything is built for them.
+        data: dict[str, Any] = {}
+        if self.referrals:
+            data["referrals"] = {d.isoformat(): r.to_list() for d, r in sorted(self.referrals.items())}
+        if self.agreements:
+            data["agreements"] = {k: a.to_dict() for k, a in sorted(self.agreements.items())}
+        if self.assessments:
+            data["assessments"] = {k: a.to_list() for k, a in sorted(self.assessments.items())}
+        if self.concerns:
+            data["concerns"] = {k: c.to_list() for k, c in sorted(self.concerns.items())}
+        if self.enquiries:
+            data["enquiries"] = {k: [d.isoformat(), e] for k, (d, e) in sorted(self.enquiries.items())}
+        if self.plans:
+            data["plans"] = {k: p.to_list() for k, p in sorted(self.plans.items())}
+        if self.strategy_discussions:
+            data["strategy_discussions"] = {d.isoformat(): e for d, e in sorted(self.strategy_discussions.items())}
+        if self.closures:
+            data["closures"] = {d.isoformat(): list(c) for d, c in sorted(self.closures.items())}
+        if self.contacts:
+            data["contacts"] = {d.isoformat(): e for d, e in sorted(self.contacts.items())}
+        if self.meetings:
+            data["meetings"] = {d.isoformat(): e for d, e in sorted(self.meetings.items())}
+        if self.reported:
+            data["reported"] = {k: [list(u) for u in v] for k, v in sorted(self.reported.items())}
+        if self.emitted:
+            data["emitted"] = {k: [fp, d.isoformat()] for k, (fp, d) in sorted(self.emitted.items())}
         data["latest"] = _iso(self.latest)
         if self.due is not None:
             data["due"] = self.due.isoformat()

@@ -126,9 +126,9 @@ class Bench:
         self, each: list[Settings], name: str, source: Path | None
     ) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
         """The deployment's processes, the correlate workers first: with `--one-process` (or a
-        `source` checkout, which may not know roles) one worker of role all per settings; else
+        `source` checkout from before worker roles) one worker of role all per settings; else
         a worker of role correlate per settings and one store process beside them."""
-        split = not self.args.one_process and source is None
+        split = not self.args.one_process and (source is None or (source / "casewatch" / "roles.py").exists())
         roles: list[str | None] = ["correlate"] * len(each) if split else [None] * len(each)
         logs = [f"{name}-worker{i}.log" for i in range(len(each))]
         if split:

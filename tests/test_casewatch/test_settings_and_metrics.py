@@ -1,3 +1,4 @@
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -6,7 +7,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from agents.rules.rereferral_after_agreement import RULE as REREFERRAL
 from casewatch.metrics import Metrics, at_most_every
 from casewatch.settings import Settings, SettingsError
-from casewatch.worker import directory_bytes
+from casewatch.worker import directory_bytes, use_uvloop
 
 
 def test_defaults_without_environment() -> None:
@@ -92,3 +93,17 @@ def test_a_costly_gauge_is_read_again_only_once_its_interval_has_passed() -> Non
     assert gauge() == 1.0 and reads == [100.0]
     now[0] = 110.0
     assert gauge() == 2.0 and reads == [100.0, 110.0]
+
+
+def test_the_worker_makes_its_event_loops_with_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is not built for this platform")
+    before = asyncio.get_event_loop_policy()
+    try:
+        use_uvloop()
+        loop = asyncio.new_event_loop()  # as Faust, its consumer thread and the store make theirs
+        try:
+            assert isinstance(loop, uvloop.Loop)
+        finally:
+            loop.close()
+    finally:
+        asyncio.set_event_loop_policy(before)
