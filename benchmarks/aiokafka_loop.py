@@ -12,6 +12,8 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from casewatch.event_loop import use_uvloop
+
 
 async def loop(bootstrap: str, topics: list[str], group: str, out_topic: str, expected: int) -> dict[str, float]:
     consumer = AIOKafkaConsumer(
@@ -41,6 +43,7 @@ async def loop(bootstrap: str, topics: list[str], group: str, out_topic: str, ex
 
 def main() -> None:
     bootstrap, topics, group, out_topic, expected, out = sys.argv[1:7]
+    use_uvloop()  # the worker's event loop
     result = asyncio.run(loop(bootstrap, topics.split(","), group, out_topic, int(expected)))
     Path(out).write_text(json.dumps(result))
 

@@ -21,11 +21,14 @@ from pathlib import Path
 
 import faust
 
+from casewatch.event_loop import use_uvloop
+
 BATCH, WITHIN_SECONDS = 1000, 0.01  # what the live worker's correlate agent takes
 
 
 def main(bootstrap: str, topics: list[str], group: str, partitions: int, expected: int, out: Path) -> None:
     started = time.monotonic()
+    use_uvloop()  # the worker's event loop
     app = faust.App(
         group,
         broker=f"kafka://{bootstrap}",

@@ -25,7 +25,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from agents.replay import replay
 from agents.rules import ALL_RULES, EventRule, RulesConfig, parse_rules_config
@@ -163,7 +163,8 @@ class Bench:
             for event in events:
                 publisher.event(event)
         self.results.setdefault("load_seconds", time.monotonic() - started)
-        engine = connect(settings.database_url)
+        # The database is the workers' to make: another checkout's may be at another revision.
+        engine = create_engine(settings.database_url) if source else connect(settings.database_url)
         want = sum(expected.values())
         # Each worker its own state directory (RocksDB) and metrics port, as two hosts would have.
         each = [settings] + [

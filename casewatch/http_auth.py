@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from casewatch.access import GRANTS, ROLES, Access, Identity, Permission
-from casewatch.http.sessions import COOKIE, Sessions
+from casewatch.http.sessions import COOKIE, Session, Sessions
+from casewatch.http.signed_out import SignedOut
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Paths anyone may read: documentation, health, the sign-in page and the page's style; never data.
@@ -24,8 +25,10 @@ PUBLIC_PREFIXES = ("/ui/static/",)
 WEB_PREFIX = "/ui/"
 ACCESS = web.AppKey("access", Access)
 SESSIONS = web.AppKey("sessions", Sessions)
+SIGNED_OUT = web.AppKey("signed_out", SignedOut)
 IDENTITY = web.RequestKey("identity", Identity)
 CSRF_SEED = web.RequestKey("csrf_seed", str)  # what the forms' CSRF tokens of this sign-in derive from
+SESSION = web.RequestKey("session", Session)  # the page session of this request, if it came with one
 
 ROUTE_PERMISSIONS: dict[tuple[str, str], Permission] = {
     ("POST", "/v1/events"): "ingest",
@@ -75,21 +78,26 @@ def bearer_identity(request: web.Request, access: Access) -> Identity | None:
     return access.by_token(presented.strip()) if scheme.lower() == "bearer" else None
 
 
-def authenticate(access: Access, sessions: Sessions) -> Middleware:
-    """401 without an identity (the page: to the sign-in), 403 when its roles lack the route's permission."""
+def authenticate(access: Access, sessions: Sessions, signed_out: SignedOut) -> Middleware:
+    """401 without an identity (the page: to the sign-in), 403 when its roles lack the route's permission.
+
+    A page session counts only if it has not been signed out (`signed_out`, in the database)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
             return await handler(request)
         page = request.path.startswith(WEB_PREFIX)
-        identity, seed = None, None
+        identity, seed, session = None, None, None
         if page:
             if access.proxy is not None:
                 identity = access.proxy.identity(request.remote, request.headers)
                 seed = None if identity is None else f"proxy:{identity.name}"
             if identity is None and (session := sessions.read(request.cookies.get(COOKIE, ""))) is not None:
-                identity, seed = access.by_name(session.name), session.nonce
+                if await signed_out.contains(session.nonce):
+                    session = None  # a copy of a cookie whose holder has signed out
+                else:
+                    identity, seed = access.by_name(session.name), session.nonce
         else:
             identity = bearer_identity(request, access)
         if identity is None:
@@ -113,6 +121,8 @@ def authenticate(access: Access, sessions: Sessions) -> Middleware:
         request[IDENTITY] = identity
         if seed is not None:
             request[CSRF_SEED] = seed
+        if session is not None:
+            request[SESSION] = session
         return await handler(request)
 
     return middleware

@@ -17,6 +17,7 @@ from agents.supervisor import Supervisor
 from casewatch.config_file import load_input_policy, load_rules
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
+from casewatch.event_loop import use_uvloop
 from casewatch.metrics import Metrics, at_most_every
 from casewatch.ops_http import serve_ops
 from casewatch.redaction import install_log_redaction
@@ -99,18 +100,6 @@ def run_worker(
         security=settings.kafka_security,
     )
     RedactingWorker(app, loglevel=loglevel).execute_from_commandline()
-
-
-def use_uvloop() -> None:
-    """uvloop's event loop for every loop this process makes from here on (Faust's, its
-    consumer thread's, the store's): the asyncio machinery under each message was about a
-    tenth of a worker's samples, and with uvloop the worker used 15% less CPU for the same
-    events (docs/benchmarks.md). Where it is not installed (Windows), asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def directory_bytes(folder: Path) -> float:

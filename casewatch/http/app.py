@@ -20,8 +20,10 @@ from casewatch.http import alert_routes, erasure_routes, ingest, openapi, web_ro
 from casewatch.http.body_deadline import body_deadline
 from casewatch.http.headers import security_headers
 from casewatch.http.sessions import Sessions
-from casewatch.http_auth import ACCESS, SESSIONS, authenticate
+from casewatch.http.signed_out import SignedOut
+from casewatch.http_auth import ACCESS, SESSIONS, SIGNED_OUT, authenticate
 from casewatch.settings import Settings, SettingsError
+from casewatch.storage import connect
 
 
 class RouteModule(Protocol):
@@ -53,12 +55,17 @@ def create_app(
         raise SettingsError(f"CASEWATCH_SESSION_KEY must be at least {MIN_TOKEN_CHARS} characters")
     key = settings.session_key.encode() if settings.session_key else secrets.token_bytes(32)
     sessions = Sessions(key, hours=access.limits.session_hours)
+    signed_out = SignedOut(connect(settings.database_url))
     # client_max_size bounds what any route reads with request.read()/json(); ingest counts its own.
     app = web.Application(
-        middlewares=[security_headers, authenticate(access, sessions), body_deadline(settings.body_timeout_seconds)],
+        middlewares=[
+            security_headers,
+            authenticate(access, sessions, signed_out),
+            body_deadline(settings.body_timeout_seconds),
+        ],
         client_max_size=settings.max_body_bytes,
     )
-    app[ACCESS], app[SESSIONS] = access, sessions
+    app[ACCESS], app[SESSIONS], app[SIGNED_OUT] = access, sessions, signed_out
     for module in modules:
         module.install(app, settings, registry)
     document = openapi.document(module.openapi() for module in modules)

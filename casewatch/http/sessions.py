@@ -4,6 +4,8 @@ The cookie holds a name, a random nonce and an expiry, signed with HMAC-SHA256 u
 server's session key (CASEWATCH_SESSION_KEY, or a random key per process: then a restart
 signs everyone out). It never holds a token or a password; the name is looked up in the
 configuration on every request, so an identity removed from it is signed out at once.
+Signing out records the nonce until the expiry (casewatch/http/signed_out.py), so a copy of
+the cookie stops working then too.
 A form's CSRF token is an HMAC of the session's nonce: another site can neither read it
 nor make it, and the cookie is SameSite=Strict besides.
 """
@@ -24,6 +26,7 @@ PRE_COOKIE = "casewatch_signin"  # the sign-in form's own CSRF seed, before ther
 class Session:
     name: str
     nonce: str
+    expires: int  # seconds since the epoch
 
 
 class Sessions:
@@ -46,7 +49,7 @@ class Sessions:
             name, nonce, expires = str(claims["n"]), str(claims["k"]), int(claims["e"])
         except (ValueError, KeyError, TypeError):
             return None
-        return Session(name, nonce) if (now or time.time()) < expires else None
+        return Session(name, nonce, expires) if (now or time.time()) < expires else None
 
     def csrf(self, seed: str) -> str:
         return self._sign("csrf:" + seed)

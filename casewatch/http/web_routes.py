@@ -32,7 +32,7 @@ from casewatch.delivery.lifecycle import Action, Conflict, LifecycleError, Other
 from casewatch.delivery.views import AGES, Filters, choices, findings, sees_child, timeline_entries, worklist
 from casewatch.http.openapi import Fragment
 from casewatch.http.sessions import COOKIE, PRE_COOKIE, Sessions
-from casewatch.http_auth import ACCESS, CSRF_SEED, IDENTITY, SESSIONS, identity_of
+from casewatch.http_auth import ACCESS, CSRF_SEED, IDENTITY, SESSION, SESSIONS, SIGNED_OUT, identity_of
 from casewatch.settings import Settings
 from casewatch.storage import connect
 from casewatch.timeline import child_timeline
@@ -141,6 +141,10 @@ class Pages:
 
     async def sign_out(self, request: web.Request) -> web.StreamResponse:
         await self.checked_form(request)
+        session = request.get(SESSION)
+        if session is not None:  # (signed in through the proxy: the proxy signs people out)
+            expires = datetime.fromtimestamp(session.expires, UTC)
+            await request.app[SIGNED_OUT].record(session.nonce, expires)  # every copy of the cookie ends here
         response = web.HTTPSeeOther("/ui/sign-in?out=1")
         response.del_cookie(COOKIE, path="/ui/")
         raise response

@@ -89,6 +89,8 @@ def call(api: Api, sessions: dict[str, PageSession], row: Row, name: str) -> Ans
     path = concrete(row)
     if row.path.startswith("/ui/"):
         session = sessions[name]
+        if row.path == "/ui/sign-out" and session.cookie:  # it ends the session: not the shared one
+            session = api.sign_in(TOKENS[name])
         return session.get(path) if row.method == "GET" else session.post(path, PAGE_FORMS.get(row.path, {}))
     body = API_BODIES.get((row.method, row.path))
     return api.request(row.method, path, None if body is None else json.dumps(body).encode(),
@@ -198,3 +200,16 @@ def test_a_person_in_two_groups_acts_only_where_a_group_lets_them_act(api: Api) 
     assert acted.status == 403, acted
     east = api.request("GET", f"/ui/alerts/{UNTOUCHED.alert_id}", token=None, headers=person, source="127.0.0.2")
     assert east.status == 200 and b'id="actions"' in east.body
+
+
+def test_a_copy_of_the_cookie_stops_working_when_its_holder_signs_out(api: Api) -> None:
+    signed = api.sign_in(user="jo.east", password=PASSWORD)
+    copy = PageSession(api, signed.cookie, signed.csrf, signed.signed_in_status)  # a shared PC, a proxy log
+    assert copy.get("/ui/worklist").status == 200
+    out = signed.post("/ui/sign-out", {})
+    assert out.status == 303 and out.headers.get("location") == "/ui/sign-in?out=1"
+    assert to_sign_in(copy.get("/ui/worklist"))  # signed, unexpired, and over
+    assert to_sign_in(copy.get(f"/ui/alerts/{EAST.alert_id}"))
+    assert copy.post(f"/ui/alerts/{EAST.alert_id}/ack", {}).status == 303  # to the sign-in, not acted on
+    again = api.sign_in(user="jo.east", password=PASSWORD)  # a new sign-in is a new session
+    assert again.get("/ui/worklist").status == 200

@@ -5,9 +5,10 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from agents.rules.rereferral_after_agreement import RULE as REREFERRAL
+from casewatch.event_loop import use_uvloop
 from casewatch.metrics import Metrics, at_most_every
 from casewatch.settings import Settings, SettingsError
-from casewatch.worker import directory_bytes, use_uvloop
+from casewatch.worker import directory_bytes
 
 
 def test_defaults_without_environment() -> None:

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, inspect, select
 
-# The delivery and timeline tables join the metadata compared below.
+# The delivery, timeline and signed-out tables join the metadata compared below.
 import casewatch.delivery.tables
+import casewatch.http.signed_out
 import casewatch.timeline  # noqa: F401
 from casewatch.migrations import head
 from casewatch.storage import StoredAlert, alerts_table, connect, count_alerts, list_alerts, metadata, upsert_alerts
