@@ -3,8 +3,8 @@
 A child's events come days or weeks apart in the case system but close together in a
 topic's backlog: in the benchmark's 100,000 events, two thirds of a batch's children were
 among the 4,096 written most recently. Reading one back costs a RocksDB lookup, a JSON
-decode and `ChildState.from_dict`: about a tenth of the worker's time in a profile of the
-live step.
+decode and `ChildState.from_dict` (20-30 us); kept, about 2% of the worker's CPU is saved
+(docs/benchmarks.md), for at most ~20 MiB.
 
 A state is handed out once (`take` removes it): the batch that takes it changes it in
 place, and whether that batch's changelog write succeeds or not, the cache no longer holds
