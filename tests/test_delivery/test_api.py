@@ -12,6 +12,7 @@ from casewatch.delivery.api import routes
 from casewatch.delivery.config import parse_routing
 from casewatch.delivery.outbox import claim, enqueuer, finish
 from casewatch.http.sessions import Sessions
+from casewatch.http.signed_out import SignedOut
 from casewatch.http_auth import authenticate
 from casewatch.storage import connect, upsert_alerts
 from tests.alerts import make_alert
@@ -37,8 +38,9 @@ Scenario = Callable[[TestClient[Any, Any]], Awaitable[None]]
 
 def serve(database_url: str, scenario: Scenario, clock: Clock | None = None) -> None:
     async def main() -> None:
-        app = web.Application(middlewares=[authenticate(ACCESS, Sessions(b"k" * 32, hours=1))])
-        app.add_routes(routes(connect(database_url), prefix="/v1", clock=clock or Clock()))
+        engine = connect(database_url)
+        app = web.Application(middlewares=[authenticate(ACCESS, Sessions(b"k" * 32, hours=1), SignedOut(engine))])
+        app.add_routes(routes(engine, prefix="/v1", clock=clock or Clock()))
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             await scenario(client)
 
