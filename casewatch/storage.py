@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from casewatch.redaction import mask_database_url
 from schemas.alerts import Alert
 
 metadata = MetaData()
@@ -52,7 +53,7 @@ class StorageError(RuntimeError):
 
 
 class MissingDatabaseError(StorageError):
-    """A command that only reads was pointed at a SQLite file that does not exist."""
+    """A command that only reads was pointed at a database casewatch has not migrated (or a SQLite file not there)."""
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,13 @@ StoredHook = Callable[[Connection, list[StoredAlert], datetime], None]
 def connect(url: str, *, create: bool = True) -> Engine:
     """An engine with the schema migrated to the newest revision. SQLite folders are created as needed.
 
-    With `create=False` (the commands that only read) a SQLite file that is not there is an
-    error instead: a mistyped URL must not leave an empty database behind and report "no alerts".
+    With `create=False` (the commands that only read) nothing is created or changed: a SQLite
+    file that is not there, a database without casewatch's tables, or one whose schema is older
+    than this casewatch's, is an error that says to run `casewatch migrate`. A mistyped URL
+    must not leave an empty database behind and report "no alerts", and a reader (a QA
+    officer's report, a manager's worklist) must not change the schema under a running worker.
     """
-    from casewatch.migrations import upgrade_to_head
+    from casewatch.migrations import head, is_known, revision, upgrade_to_head
 
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         path = Path(url.removeprefix("sqlite:///")).expanduser()
@@ -90,7 +94,26 @@ def connect(url: str, *, create: bool = True) -> Engine:
         raise StorageError(f"casewatch stores alerts in SQLite or PostgreSQL, not {engine.dialect.name}")
     if engine.dialect.name == "sqlite":
         _serialise_sqlite_writers(engine)
-    upgrade_to_head(engine)
+    if create:
+        upgrade_to_head(engine)
+        return engine
+    found = revision(engine)
+    if found != head():
+        engine.dispose()
+        where = mask_database_url(url)
+        if found is None:
+            raise MissingDatabaseError(
+                f"no casewatch tables in the database at {where} (`casewatch migrate` creates them)"
+            )
+        if not is_known(found):
+            raise MissingDatabaseError(
+                f"the database at {where} has casewatch's schema {found}, which this version does not know"
+                f" (it expects {head()}: a newer casewatch migrated it?)"
+            )
+        raise MissingDatabaseError(
+            f"the database at {where} has casewatch's schema {found}, older than this version's {head()}"
+            " (`casewatch migrate` brings it up to date)"
+        )
     return engine
 
 

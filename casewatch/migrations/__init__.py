@@ -1,4 +1,4 @@
-"""The database schema as Alembic migrations, applied by `storage.connect()` on every start.
+"""The database schema as Alembic migrations, applied by `storage.connect()` when a process starts.
 
 Two processes may start at once against a fresh database (a worker and a dispatcher), so
 the upgrade runs under a lock: a transaction-scoped advisory lock on PostgreSQL; on SQLite
@@ -42,8 +42,23 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def revision(engine: Engine) -> str | None:
+    """The schema's revision, read without changing anything: None when there is no schema yet
+    (FIRST_REVISION for the alerts table made before migrations existed)."""
+    with engine.connect() as connection:
+        current = _current(connection)
+        if current is None and "alerts" in inspect(connection).get_table_names():
+            return FIRST_REVISION
+        return current
+
+
 def head() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def is_known(name: str) -> bool:
+    """Whether `name` is one of this version's revisions (not one a newer casewatch wrote)."""
+    return name in {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def _current(connection: Connection) -> str | None:

@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from alembic import command
+from sqlalchemy import create_engine, inspect
 
+from casewatch import redaction
 from casewatch.cli import main
 from casewatch.delivery.config import load_routing
 from casewatch.delivery.outbox import enqueuer
 from casewatch.local_kafka import free_port
+from casewatch.migrations import alembic_config, head, revision
 from casewatch.settings import SECRETS, VARIABLES, Settings
 from casewatch.storage import connect, upsert_alerts
 from tests.alerts import make_alert
@@ -41,6 +45,9 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     for name in [*(v.name for v in VARIABLES), *(f"{s}_FILE" for s in SECRETS)]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # A command registers the secrets it reads (the database password) for this process's
+    # log filter: each test gets its own registry, so none is scrubbed from later tests' lines.
+    monkeypatch.setattr(redaction, "_secrets", set())
 
     def cli(*args: str) -> Run:
         try:
@@ -279,6 +286,45 @@ def test_read_only_commands_create_no_database(run, tmp_path, monkeypatch, comma
     assert done.err.startswith(f"casewatch: no database at {path} (`casewatch migrate` creates it")
     assert not path.exists() and not path.parent.exists()
     assert not (tmp_path / "casewatch.db").exists()
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_read_only_commands_leave_an_empty_database_empty(run, database_url, monkeypatch, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """A server's empty database (or an empty SQLite file): an error saying to migrate, and no tables made."""
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).touch()
+    monkeypatch.setenv("CASEWATCH_DATABASE_URL", database_url)
+    done = run(*command)
+    assert done.code == 1
+    # Not the word "casewatch": the test server's password is that word, so messages show it redacted.
+    assert "tables in the database at" in done.err and "migrate` creates them)" in done.err
+    assert _tables(database_url) == set()
+
+
+def test_a_read_only_command_on_an_older_schema_says_to_migrate_and_leaves_it(run, database_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    older = "0005"
+    engine = create_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, older)
+    monkeypatch.setenv("CASEWATCH_DATABASE_URL", database_url)
+    done = run("alerts")
+    assert done.code == 1
+    assert f"schema {older}, older than this version's {head()}" in done.err
+    assert "migrate` brings it up to date" in done.err
+    assert revision(engine) == older
+    assert run("migrate").code == 0 and revision(engine) == head()
+    engine.dispose()
+    assert run("alerts", "--format", "json").json() == []
 
 
 def test_report_from_a_database_that_is_not_there_creates_none(run, tmp_path, events) -> None:  # type: ignore[no-untyped-def]
